@@ -1,0 +1,131 @@
+// Command api serves the MultiLine batch onboarding HTTP API, applies migrations and seeds
+// demo data:
+//
+//	api [serve]    serve the API on API_ADDR (the default)
+//	api migrate    apply pending database migrations
+//	api seed-demo  create (or refresh) a demo organization, numbers, group and admin token
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/config"
+	"github.com/multiline/onboarding/internal/httpapi"
+	"github.com/multiline/onboarding/internal/jobs"
+	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+func main() {
+	log := zerolog.New(os.Stderr).With().Timestamp().Str("process", "api").Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, log, os.Args[1:])
+	stop()
+	if err != nil {
+		log.Error().Err(err).Msg("api stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log zerolog.Logger, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log = log.Level(cfg.LogLevel)
+	switch cmd {
+	case "serve":
+		cfg.Log(log)
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	case "seed-demo":
+		return seedDemo(ctx, cfg, os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Println("usage: api [serve|migrate|seed-demo]")
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q: use serve, migrate or seed-demo", cmd)
+	}
+}
+
+func migrate(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := store.Migrate(ctx, db.DB)
+	if err != nil {
+		return err
+	}
+	log.Info().Ints64("applied", applied).Msg("database is up to date")
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := store.CheckSchema(ctx, db.DB); err != nil {
+		return err
+	}
+	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	aclient := asynq.NewClient(redisOpt)
+	defer aclient.Close()
+
+	st := store.New(db)
+	reg := metrics.NewRegistry()
+	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL},
+		st, jobs.NewClient(aclient, jobs.Queues{}), reg, log,
+		httpapi.Check{Name: "postgres", Fn: st.Ping},
+		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return aclient.Ping() }},
+	)
+	srv := &http.Server{
+		Addr:              cfg.APIAddr,
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info().Str("addr", cfg.APIAddr).Msg("api listening")
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info().Msg("api stopped cleanly")
+	return nil
+}

@@ -1,0 +1,130 @@
+// Command worker runs the Asynq server that settles batch rows, sends invitations and
+// finalizes batches, plus the reconciler. It serves /metrics, /healthz and /readyz on
+// WORKER_ADDR and never the public API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/config"
+	"github.com/multiline/onboarding/internal/jobs"
+	"github.com/multiline/onboarding/internal/mailer"
+	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+func main() {
+	log := zerolog.New(os.Stderr).With().Timestamp().Str("process", "worker").Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, log)
+	stop()
+	if err != nil {
+		log.Error().Err(err).Msg("worker stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log zerolog.Logger) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log = log.Level(cfg.LogLevel)
+	cfg.Log(log)
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := store.CheckSchema(ctx, db.DB); err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(max(20, cfg.WorkerConcurrency+4))
+	db.SetMaxIdleConns(max(20, cfg.WorkerConcurrency+4))
+
+	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom}, log)
+	if err != nil {
+		return err
+	}
+	defer mail.Close()
+
+	aclient := asynq.NewClient(redisOpt)
+	defer aclient.Close()
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
+
+	queues := jobs.Queues{}
+	reg := metrics.NewRegistry()
+	m := metrics.NewWorker(reg)
+	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
+	st := store.New(db)
+	client := jobs.NewClient(aclient, queues)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL}, st, mail, client, m, log)
+
+	srv := asynq.NewServer(redisOpt, jobs.ServerConfig(queues, cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
+	if err := srv.Start(handler.Mux()); err != nil {
+		return fmt.Errorf("start asynq server: %w", err)
+	}
+
+	recCtx, stopReconciler := context.WithCancel(context.Background())
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log).Run(recCtx, cfg.ReconcileInterval)
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := errors.Join(st.Ping(r.Context()), srv.Ping()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":%q}\n", err.Error())
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	hs := &http.Server{Addr: cfg.WorkerAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info().Str("addr", cfg.WorkerAddr).Int("concurrency", cfg.WorkerConcurrency).Msg("worker running")
+
+	var runErr error
+	select {
+	case err := <-errc:
+		runErr = fmt.Errorf("metrics listener: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: finishing in-flight rows")
+	stopReconciler()
+	<-reconciled
+	// Shutdown stops fetching, waits for active tasks up to ShutdownTimeout, and puts back
+	// the unfinished ones; their transactions roll back and they run again elsewhere.
+	srv.Shutdown()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shutdownCtx)
+	if runErr == nil {
+		log.Info().Msg("worker stopped cleanly")
+	}
+	return runErr
+}

@@ -1,0 +1,144 @@
+// Package config reads the service's configuration from the environment.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Config is the parsed configuration shared by the api and worker processes.
+type Config struct {
+	DatabaseURL       string
+	RedisURL          string
+	SMTPURL           string
+	MailFrom          string
+	APIAddr           string
+	WorkerAddr        string
+	PublicURL         string
+	WorkerConcurrency int
+	LogLevel          zerolog.Level
+	MaxUploadBytes    int64
+	InvitationTTL     time.Duration
+	ShutdownTimeout   time.Duration
+	ReconcileInterval time.Duration
+}
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) {
+	return Parse(os.Getenv)
+}
+
+// Parse reads the configuration through getenv, applying the documented defaults.
+func Parse(getenv func(string) string) (Config, error) {
+	str := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL: str("DATABASE_URL", "postgres://localhost:5432/multiline?sslmode=disable"),
+		RedisURL:    str("REDIS_URL", "redis://localhost:6379/0"),
+		SMTPURL:     str("SMTP_URL", "smtp://localhost:1025"),
+		MailFrom:    str("MAIL_FROM", "MultiLine <no-reply@localhost>"),
+		APIAddr:     str("API_ADDR", ":8080"),
+		WorkerAddr:  str("WORKER_ADDR", ":9091"),
+		PublicURL:   str("PUBLIC_URL", "http://localhost:8080"),
+	}
+	var err error
+	if c.WorkerConcurrency, err = intVar(getenv, "WORKER_CONCURRENCY", runtime.NumCPU()*4); err != nil {
+		return c, err
+	}
+	if c.WorkerConcurrency < 1 {
+		return c, fmt.Errorf("WORKER_CONCURRENCY must be at least 1, got %d", c.WorkerConcurrency)
+	}
+	maxUpload, err := intVar(getenv, "MAX_UPLOAD_BYTES", 5<<20)
+	if err != nil {
+		return c, err
+	}
+	c.MaxUploadBytes = int64(maxUpload)
+	if c.InvitationTTL, err = durationVar(getenv, "INVITATION_TTL", 7*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.ShutdownTimeout, err = durationVar(getenv, "SHUTDOWN_TIMEOUT", 25*time.Second); err != nil {
+		return c, err
+	}
+	if c.ReconcileInterval, err = durationVar(getenv, "RECONCILE_INTERVAL", 30*time.Second); err != nil {
+		return c, err
+	}
+	if c.LogLevel, err = zerolog.ParseLevel(str("LOG_LEVEL", "info")); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if _, err := url.Parse(c.PublicURL); err != nil {
+		return c, fmt.Errorf("PUBLIC_URL: %w", err)
+	}
+	return c, nil
+}
+
+// Log writes the configuration once, with passwords in URLs masked.
+func (c Config) Log(log zerolog.Logger) {
+	log.Info().
+		Str("database_url", Redact(c.DatabaseURL)).
+		Str("redis_url", Redact(c.RedisURL)).
+		Str("smtp_url", Redact(c.SMTPURL)).
+		Str("mail_from", c.MailFrom).
+		Str("api_addr", c.APIAddr).
+		Str("worker_addr", c.WorkerAddr).
+		Str("public_url", c.PublicURL).
+		Int("worker_concurrency", c.WorkerConcurrency).
+		Int64("max_upload_bytes", c.MaxUploadBytes).
+		Dur("invitation_ttl", c.InvitationTTL).
+		Str("log_level", c.LogLevel.String()).
+		Msg("configuration")
+}
+
+// Redact masks the password of a URL, leaving everything else readable.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "pass"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func intVar(getenv func(string) string, key string, def int) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", key, v)
+	}
+	return n, nil
+}
+
+func durationVar(getenv func(string) string, key string, def time.Duration) (time.Duration, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration such as 30s or 168h", key, v)
+	}
+	return d, nil
+}

@@ -1,0 +1,312 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/csvfile"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// batchJSON is a batch as the API shows it.
+type batchJSON struct {
+	store.Batch
+	ReportURL *string `json:"report_url"`
+}
+
+func (s *Server) batchJSON(b store.Batch) batchJSON {
+	out := batchJSON{Batch: b}
+	if b.FinishedAt != nil {
+		u := strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/batches/" + b.ID + "/report.csv"
+		out.ReportURL = &u
+	}
+	return out
+}
+
+// upload is a parsed multipart upload.
+type upload struct {
+	data       []byte
+	filename   string
+	groupID    string
+	invite     bool
+	dryRun     bool
+	uploadedBy string
+}
+
+func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	orgID, err := orgInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	org, err := s.store.Organization(r.Context(), orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", orgID)
+	} else if err != nil {
+		return err
+	}
+	up, err := s.readUpload(r)
+	if err != nil {
+		s.metrics.Uploads.WithLabelValues(errorCode(err)).Inc()
+		return err
+	}
+	if _, err := s.store.PermissionGroup(r.Context(), orgID, up.groupID); errors.Is(err, store.ErrNotFound) {
+		s.metrics.Uploads.WithLabelValues("unknown_permission_group").Inc()
+		return errorf(http.StatusUnprocessableEntity, "unknown_permission_group",
+			"permission_group %q is not a permission group of this organization; list them at GET /v1/organizations/%s/permission-groups", up.groupID, orgID)
+	} else if err != nil {
+		return err
+	}
+	file, err := csvfile.Parse(up.data, csvfile.Options{SocialMessaging: org.SocialMessaging, SMTPDataOffload: org.SMTPDataOffload})
+	var fe *csvfile.FileError
+	if errors.As(err, &fe) {
+		s.metrics.Uploads.WithLabelValues(fe.Code).Inc()
+		status := http.StatusUnprocessableEntity
+		if fe.Code == "not_text" || fe.Code == "xlsx_not_csv" {
+			status = http.StatusUnsupportedMediaType
+		}
+		e := &Error{Status: status, Code: fe.Code, Message: fe.Message}
+		for _, d := range fe.Details {
+			e.Details = append(e.Details, d)
+		}
+		return e
+	} else if err != nil {
+		return err
+	}
+	if up.dryRun {
+		rowErrs, err := s.checkAgainstOrganization(r, orgID, file)
+		if err != nil {
+			return err
+		}
+		s.metrics.Uploads.WithLabelValues("dry_run").Inc()
+		return s.writeDryRun(w, file, rowErrs)
+	}
+
+	sum := sha256.Sum256(up.data)
+	rows := newRows(file)
+	b, pending, err := s.store.CreateBatch(r.Context(), store.NewBatch{
+		OrganizationID: orgID, PermissionGroupID: up.groupID, AdminID: admin.ID, UploadedBy: admin.Email,
+		Filename: up.filename, FileSHA256: sum[:], Invite: up.invite,
+	}, rows)
+	if err != nil {
+		return err
+	}
+	s.metrics.Uploads.WithLabelValues("accepted").Inc()
+	s.metrics.UploadRows.Observe(float64(len(rows)))
+	log := zerolog.Ctx(r.Context()).With().Str("batch_id", b.ID).Logger()
+	log.Info().Str("organization_id", orgID).Int("rows", len(rows)).Int("pending", len(pending)).
+		Bool("invite", up.invite).Msg("batch stored")
+	// The batch is committed; from here on a failure only delays it: the reconciler
+	// enqueues batches whose tasks never reached Redis.
+	if err := s.enqueue(r, b.ID, pending); err != nil {
+		s.metrics.EnqueueErrors.WithLabelValues("batch").Inc()
+		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
+	}
+	writeJSON(w, http.StatusAccepted, s.batchJSON(b))
+	return nil
+}
+
+func (s *Server) enqueue(r *http.Request, batchID string, lines []int) error {
+	if len(lines) == 0 {
+		return s.queue.EnqueueFinalize(r.Context(), batchID)
+	}
+	if err := s.queue.EnqueueBatch(r.Context(), batchID, lines); err != nil {
+		return err
+	}
+	s.metrics.Enqueued.WithLabelValues("row").Add(float64(len(lines)))
+	return s.store.MarkEnqueued(r.Context(), batchID)
+}
+
+// readUpload reads the multipart form, streaming the file part into memory up to the limit.
+func (s *Server) readUpload(r *http.Request) (upload, error) {
+	var up upload
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "multipart/form-data") {
+		return up, errorf(http.StatusUnsupportedMediaType, "not_multipart",
+			"send the upload as multipart/form-data with fields file, permission_group and invite")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return up, errorf(http.StatusBadRequest, "bad_multipart", "the multipart body cannot be read: %v", err)
+	}
+	fields := map[string]string{}
+	seenFile := false
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				return up, err
+			}
+			return up, errorf(http.StatusBadRequest, "bad_multipart", "the multipart body is malformed: %v", err)
+		}
+		if part.FormName() == "file" {
+			if up.data, err = readLimited(part, s.cfg.MaxUploadBytes); err != nil {
+				return up, err
+			}
+			up.filename = filepath.Base(part.FileName())
+			seenFile = true
+			continue
+		}
+		v, err := readLimited(part, 4096)
+		if err != nil {
+			return up, err
+		}
+		fields[part.FormName()] = strings.TrimSpace(string(v))
+	}
+	if !seenFile {
+		return up, errorf(http.StatusBadRequest, "file_missing", "attach the CSV file as the form field \"file\"")
+	}
+	up.groupID = fields["permission_group"]
+	if up.groupID == "" {
+		return up, errorf(http.StatusBadRequest, "permission_group_missing",
+			"choose the permission group: send its id as the form field \"permission_group\"")
+	}
+	if up.invite, err = formBool(fields, "invite"); err != nil {
+		return up, err
+	}
+	if up.dryRun, err = formBool(fields, "dry_run"); err != nil {
+		return up, err
+	}
+	return up, nil
+}
+
+func readLimited(p *multipart.Part, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, err
+		}
+		return nil, errorf(http.StatusBadRequest, "bad_multipart", "the upload was cut short: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return b, nil
+}
+
+func formBool(fields map[string]string, name string) (bool, error) {
+	v, ok := fields[name]
+	if !ok || v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, "invalid_"+name, "%s must be true or false, not %q", name, v)
+	}
+	return b, nil
+}
+
+// rowError is one problem of a dry run or of a stored failed row.
+type rowError struct {
+	Row     int    `json:"row"`
+	Column  string `json:"column"`
+	Message string `json:"message"`
+}
+
+// checkAgainstOrganization finds what the file cannot do in this organization right now:
+// named numbers that are not Available here, identifiers that already have an account.
+// The workers check again when they run; this is for an early, complete answer.
+func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvfile.File) (map[int][]rowError, error) {
+	var numbers, identifiers []string
+	for _, row := range f.Rows {
+		if len(row.Errors) > 0 {
+			continue
+		}
+		if row.MultilineNumber != "" {
+			numbers = append(numbers, row.MultilineNumber)
+		}
+		identifiers = append(identifiers, row.Identifier)
+	}
+	unavailable, err := s.store.NumberAvailability(r.Context(), orgID, numbers)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.store.ExistingIdentifiers(r.Context(), identifiers)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]rowError{}
+	for _, row := range f.Rows {
+		if len(row.Errors) > 0 {
+			continue
+		}
+		if why, ok := unavailable[row.MultilineNumber]; ok && row.MultilineNumber != "" {
+			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColMultilineNumber,
+				fmt.Sprintf("row %d, %s: %s %s", row.Line, csvfile.ColMultilineNumber, row.MultilineNumber, why)})
+		}
+		if existing[row.Identifier] {
+			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColIdentifier,
+				fmt.Sprintf("row %d, %s: an account for %s already exists", row.Line, csvfile.ColIdentifier, row.Identifier)})
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, orgErrs map[int][]rowError) error {
+	errs := []rowError{}
+	invalid := 0
+	for _, row := range f.Rows {
+		bad := len(row.Errors) > 0 || len(orgErrs[row.Line]) > 0
+		for _, fe := range row.Errors {
+			errs = append(errs, rowError{Row: fe.Line, Column: fe.Column, Message: fe.Error()})
+		}
+		errs = append(errs, orgErrs[row.Line]...)
+		if bad {
+			invalid++
+		}
+	}
+	notices := f.Notices
+	if notices == nil {
+		notices = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"total": len(f.Rows), "valid": len(f.Rows) - invalid, "invalid": invalid,
+		"errors": errs, "notices": notices, "note_line": f.NoteLine,
+	})
+	return nil
+}
+
+// newRows turns parsed rows into stored rows; rows with validation errors are stored already
+// failed with every problem as the reason.
+func newRows(f *csvfile.File) []store.NewRow {
+	rows := make([]store.NewRow, len(f.Rows))
+	for i, r := range f.Rows {
+		var reasons []string
+		for _, fe := range r.Errors {
+			reasons = append(reasons, fe.Error())
+		}
+		rows[i] = store.NewRow{
+			Line: r.Line, RawIdentifier: r.RawIdentifier, Identifier: r.Identifier, IdentifierKind: r.IdentifierKind,
+			Firstname: r.Firstname, Lastname: r.Lastname, SocialMessaging: r.SocialMessaging,
+			MultilineNumber: r.MultilineNumber, MonitorCalls: r.MonitorCalls, MonitorSMS: r.MonitorSMS,
+			ForwardingNumber: r.ForwardingNumber, RestrictIncomingSocialMessaging: r.RestrictIncomingSocialMessaging,
+			Language: r.Language, FailReason: strings.Join(reasons, "; "),
+		}
+	}
+	return rows
+}
+
+func errorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return "too_large"
+	}
+	return "error"
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// Error is an API error: an HTTP status and the JSON body of SPEC.md.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details []any  `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) with(details ...any) *Error {
+	e.Details = append(e.Details, details...)
+	return e
+}
+
+// handlerFunc is an HTTP handler that returns its error for handle to write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h, turning its error into the JSON error of SPEC.md.
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var apiErr *Error
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.As(err, &maxErr):
+		apiErr = errorf(http.StatusRequestEntityTooLarge, "too_large",
+			"the request body is larger than the limit of %s; split the file or remove unused columns", humanBytes(maxErr.Limit))
+	case errors.Is(err, store.ErrNotFound):
+		apiErr = errorf(http.StatusNotFound, "not_found", "nothing with that id exists")
+	case errors.Is(err, store.ErrConflict):
+		apiErr = errorf(http.StatusConflict, "conflict", "%s", strings.TrimPrefix(err.Error(), "conflict: "))
+	default:
+		if !store.IsTransient(err) || errors.Is(err, r.Context().Err()) {
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("request failed")
+		} else {
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("request failed on a dependency")
+		}
+		s.metrics.DBErrors.Inc()
+		apiErr = errorf(http.StatusInternalServerError, "internal_error",
+			"something went wrong on our side; try again, and quote request id %s if it persists", w.Header().Get("X-Request-ID"))
+	}
+	writeJSON(w, apiErr.Status, map[string]*Error{"error": apiErr})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a JSON body into v, refusing unknown fields and trailing data.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"send the body as JSON with Content-Type: application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &maxErr):
+			return err
+		case errors.As(err, &typeErr):
+			return errorf(http.StatusBadRequest, "invalid_json", "field %q must be a %s", typeErr.Field, typeErr.Type)
+		case errors.As(err, &syntaxErr):
+			return errorf(http.StatusBadRequest, "invalid_json", "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return errorf(http.StatusBadRequest, "invalid_json", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		case err.Error() == "EOF":
+			return errorf(http.StatusBadRequest, "invalid_json", "the body is empty; send a JSON object")
+		default:
+			return errorf(http.StatusBadRequest, "invalid_json", "the body is not valid JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}

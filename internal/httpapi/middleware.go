@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// statusWriter remembers the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id and a logger carrying it, recovers panics, writes one
+// access log line and records the request's metrics.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		log := s.log.With().Str("request_id", id).Logger()
+		ctx, info := withRequestInfo(log.WithContext(r.Context()))
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+				if sw.status == 0 {
+					s.writeError(sw, r, errorf(http.StatusInternalServerError, "internal_error", "something went wrong on our side (request id %s)", id))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.metrics.Requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+			s.metrics.RequestDuration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			level := zerolog.InfoLevel
+			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
+				level = zerolog.DebugLevel
+			}
+			ev := zerolog.Ctx(r.Context()).WithLevel(level)
+			if info.admin != nil {
+				ev = ev.Str("admin_id", info.admin.ID)
+			}
+			ev.Str("method", r.Method).Str("path", r.URL.Path).Str("route", route).
+				Int("status", sw.status).Int("bytes", sw.bytes).Dur("duration", elapsed).
+				Str("remote", r.RemoteAddr).Msg("request")
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// limitBody caps every request body; uploads get the configured file limit plus room for
+// the multipart framing, everything else 1 MiB.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(1 << 20)
+		if r.Method == http.MethodPost && isUploadPath(r.URL.Path) {
+			limit = s.cfg.MaxUploadBytes + 64<<10
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/multiline/onboarding/internal/csvfile"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// batchInScope loads batch {id} and checks that its organization is in the admin's scope.
+func (s *Server) batchInScope(r *http.Request, admin store.Admin) (store.Batch, error) {
+	b, err := s.store.Batch(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return b, errorf(http.StatusNotFound, "batch_not_found", "no batch has id %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return b, err
+	}
+	if !admin.InScope(b.OrganizationID) {
+		return b, errOutOfScope()
+	}
+	return b, nil
+}
+
+func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.batchInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.batchJSON(b))
+	return nil
+}
+
+func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.batchInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	if b.FinishedAt == nil {
+		return errorf(http.StatusConflict, "batch_not_finished",
+			"the report is ready when the batch finishes; it is %s with %d of %d rows processed", b.Status, b.Processed, b.Total)
+	}
+	csv, err := s.store.BatchReport(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="batch-operations-report-`+b.ID+`.csv"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, err = w.Write(csv)
+	return err
+}
+
+func (s *Server) listBatches(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	org, err := s.existingOrg(r, admin)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 50, 1, 500)
+	if err != nil {
+		return err
+	}
+	batches, err := s.store.Batches(r.Context(), org, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]batchJSON, len(batches))
+	for i, b := range batches {
+		out[i] = s.batchJSON(b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"batches": out})
+	return nil
+}
+
+func (s *Server) cancelBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.batchInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	ok, err := s.store.RequestCancel(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorf(http.StatusConflict, "batch_finished", "the batch already finished as %s; there is nothing to cancel", b.Status)
+	}
+	// The finalizer settles the rows not yet started as canceled; rows already holding an
+	// account finish their invitation first.
+	if err := s.queue.EnqueueFinalize(r.Context(), b.ID); err != nil {
+		s.metrics.EnqueueErrors.WithLabelValues("finalize").Inc()
+	}
+	if b, err = s.store.Batch(r.Context(), b.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, s.batchJSON(b))
+	return nil
+}
+
+func (s *Server) accountsTemplate(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	orgID, err := orgInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	org, err := s.store.Organization(r.Context(), orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", orgID)
+	} else if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="multiline-accounts-template.csv"`)
+	_, err = w.Write(csvfile.Template(org.SocialMessaging))
+	return err
+}
+
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	org, err := s.existingOrg(r, admin)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 1000, 1, 5000)
+	if err != nil {
+		return err
+	}
+	offset, err := queryInt(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	accounts, err := s.store.Accounts(r.Context(), org, limit, offset)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": accounts})
+	return nil
+}
+
+func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errorf(http.StatusBadRequest, "invalid_"+name, "%s must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}

@@ -1,0 +1,113 @@
+// Package httpapi is the service's HTTP API: a thin layer that authenticates, validates,
+// stores and enqueues. It never settles rows and never sends mail.
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// Config is the part of the configuration the API needs.
+type Config struct {
+	MaxUploadBytes int64
+	PublicURL      string
+}
+
+// Check is a named readiness probe of a dependency.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Server serves the v1 API.
+type Server struct {
+	cfg     Config
+	store   *store.Store
+	queue   Queue
+	log     zerolog.Logger
+	metrics *metrics.API
+	reg     *prometheus.Registry
+	checks  []Check
+}
+
+// New returns the API's handler; reg is served on /metrics and holds the API's metrics.
+func New(cfg Config, st *store.Store, queue Queue, reg *prometheus.Registry, log zerolog.Logger, checks ...Check) *Server {
+	return &Server{
+		cfg:     cfg,
+		store:   st,
+		queue:   queue,
+		log:     log,
+		metrics: metrics.NewAPI(reg),
+		reg:     reg,
+		checks:  checks,
+	}
+}
+
+// Handler returns the whole API with its middleware.
+func (s *Server) Handler() http.Handler {
+	return s.observe(s.limitBody(s.routes()))
+}
+
+// routes lists every route of the API in one place.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", s.handle(s.healthz))
+	mux.Handle("GET /readyz", s.handle(s.readyz))
+	mux.Handle("GET /metrics", metrics.Handler(s.reg))
+
+	mux.Handle("POST /v1/admins", s.authed(s.createAdmin, store.PrivAdministrators))
+
+	mux.Handle("GET /v1/organizations", s.authed(s.listOrganizations))
+	mux.Handle("POST /v1/organizations", s.authed(s.createOrganization, store.PrivOrganizations))
+	mux.Handle("GET /v1/organizations/{org}", s.authed(s.getOrganization))
+	mux.Handle("PUT /v1/organizations/{org}/settings", s.authed(s.updateSettings, store.PrivOrganizations))
+	mux.Handle("GET /v1/organizations/{org}/permission-groups", s.authed(s.listPermissionGroups))
+	mux.Handle("POST /v1/organizations/{org}/permission-groups", s.authed(s.createPermissionGroup, store.PrivOrganizations, store.PrivAccounts))
+	mux.Handle("POST /v1/organizations/{org}/numbers", s.authed(s.addNumbers, store.PrivNumbers))
+	mux.Handle("GET /v1/organizations/{org}/accounts", s.authed(s.listAccounts, store.PrivAccounts))
+	mux.Handle("GET /v1/organizations/{org}/accounts/template.csv", s.authed(s.accountsTemplate, store.PrivAccounts))
+
+	mux.Handle("POST /v1/organizations/{org}/batches", s.authed(s.createBatch, store.PrivAccounts))
+	mux.Handle("GET /v1/organizations/{org}/batches", s.authed(s.listBatches, store.PrivAccounts, store.PrivReports))
+	mux.Handle("GET /v1/batches/{id}", s.authed(s.getBatch, store.PrivAccounts, store.PrivReports))
+	mux.Handle("GET /v1/batches/{id}/report.csv", s.authed(s.batchReport, store.PrivAccounts, store.PrivReports))
+	mux.Handle("POST /v1/batches/{id}/cancel", s.authed(s.cancelBatch, store.PrivAccounts))
+
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+func isUploadPath(path string) bool {
+	return strings.HasPrefix(path, "/v1/organizations/") && strings.HasSuffix(path, "/batches")
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, code := map[string]string{}, http.StatusOK
+	for _, c := range s.checks {
+		if err := c.Fn(ctx); err != nil {
+			status[c.Name] = err.Error()
+			code = http.StatusServiceUnavailable
+		} else {
+			status[c.Name] = "ok"
+		}
+	}
+	writeJSON(w, code, status)
+	return nil
+}

@@ -1,0 +1,64 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hibiken/asynq"
+)
+
+// Client enqueues the service's tasks.
+type Client struct {
+	asynq  *asynq.Client
+	queues Queues
+}
+
+// NewClient returns a Client over an Asynq client.
+func NewClient(c *asynq.Client, q Queues) *Client { return &Client{asynq: c, queues: q} }
+
+// EnqueueBatch enqueues one task per line of batch batchID. Tasks that already exist are
+// left alone, so a second call (say, by the reconciler) is harmless.
+func (c *Client) EnqueueBatch(ctx context.Context, batchID string, lines []int) error {
+	// A few concurrent enqueuers: each Enqueue is one Redis round trip.
+	const workers = 8
+	next := make(chan int)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range min(workers, len(lines)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for line := range next {
+				if err := c.enqueue(ctx, NewRowTask(c.queues, batchID, line)); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("enqueue row %d: %w", line, err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, line := range lines {
+		next <- line
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
+}
+
+// EnqueueFinalize enqueues the finalizer of batch batchID unless it is already queued.
+func (c *Client) EnqueueFinalize(ctx context.Context, batchID string) error {
+	return c.enqueue(ctx, NewFinalizeTask(c.queues, batchID))
+}
+
+func (c *Client) enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := c.asynq.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}

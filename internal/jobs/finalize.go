@@ -1,0 +1,37 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+)
+
+// handleFinalize closes a batch whose rows have all settled and stores its report. It runs
+// once in effect: the task id is deterministic and the status change is guarded.
+func (h *Handler) handleFinalize(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[batchPayload](t)
+	if err != nil {
+		return err
+	}
+	log := h.log.With().Str("batch_id", p.BatchID).Logger()
+	f, err := h.store.FinalizeBatch(ctx, p.BatchID, BuildReport)
+	if err != nil {
+		return fmt.Errorf("finalize: %w", err)
+	}
+	if f.Pending > 0 && f.Batch.CancelRequestedAt != nil {
+		// Canceled with rows still sending their invitation: look again shortly.
+		return fmt.Errorf("batch canceled; waiting for %d in-flight rows", f.Pending)
+	}
+	if !f.Closed {
+		return nil
+	}
+	b := f.Batch
+	h.metrics.BatchesFinished.WithLabelValues(b.Status).Inc()
+	if b.FinishedAt != nil {
+		h.metrics.BatchDuration.WithLabelValues(b.Status).Observe(b.FinishedAt.Sub(b.CreatedAt).Seconds())
+	}
+	log.Info().Str("status", b.Status).Int("total", b.Total).Int("succeeded", b.Succeeded).
+		Int("failed", b.Failed).Int("canceled", b.Canceled).Msg("batch finished")
+	return nil
+}

@@ -1,0 +1,80 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/mailer"
+	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// Sender delivers one email; *mailer.Mailer implements it.
+type Sender interface {
+	Send(ctx context.Context, msg mailer.Message) error
+}
+
+// Config is what the handlers need of the configuration.
+type Config struct {
+	PublicURL     string
+	InvitationTTL time.Duration
+}
+
+// Handler runs the service's tasks.
+type Handler struct {
+	cfg     Config
+	store   *store.Store
+	mail    Sender
+	client  *Client
+	log     zerolog.Logger
+	metrics *metrics.Worker
+	now     func() time.Time
+}
+
+// NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
+// after a batch's last row).
+func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
+	return &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
+}
+
+// Mux registers every task handler in one place.
+func (h *Handler) Mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeRow, h.handleRow)
+	mux.HandleFunc(TypeFinalize, h.handleFinalize)
+	return mux
+}
+
+// ServerConfig returns the Asynq server configuration for these handlers.
+func ServerConfig(q Queues, concurrency int, shutdown time.Duration, m *metrics.Worker, log zerolog.Logger) asynq.Config {
+	return asynq.Config{
+		Concurrency:     concurrency,
+		Queues:          q.All(),
+		RetryDelayFunc:  retryDelay,
+		ShutdownTimeout: shutdown,
+		Logger:          asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			m.TaskRetries.WithLabelValues(t.Type()).Inc()
+		}),
+	}
+}
+
+// lastAttempt reports whether a failure now archives the task instead of retrying it.
+func lastAttempt(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	max, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= max
+}
+
+// asynqLogger sends Asynq's own log lines to zerolog.
+type asynqLogger struct{ log zerolog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.log.Debug().Msgf("%v", args...) }
+func (l asynqLogger) Info(args ...any)  { l.log.Info().Msgf("%v", args...) }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msgf("%v", args...) }
+func (l asynqLogger) Error(args ...any) { l.log.Error().Msgf("%v", args...) }
+func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msgf("%v", args...) }

@@ -1,0 +1,86 @@
+// Package jobs holds the Asynq tasks of the service and their handlers: one task per batch
+// row, a finalizer per batch, and the reconciler that re-derives lost work from PostgreSQL.
+// Tasks carry ids, not data; handlers read what they need from the store.
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types.
+const (
+	TypeRow      = "batch:row"
+	TypeFinalize = "batch:finalize"
+)
+
+// Queues names the Asynq queues; a Prefix keeps deployments (and tests) sharing one Redis apart.
+type Queues struct {
+	Prefix string
+}
+
+// Rows is the queue of row tasks.
+func (q Queues) Rows() string { return q.Prefix + "rows" }
+
+// Finalize is the queue of finalize tasks, served before rows so reports never wait behind
+// another batch's rows.
+func (q Queues) Finalize() string { return q.Prefix + "finalize" }
+
+// All lists every queue with its Asynq priority weight.
+func (q Queues) All() map[string]int {
+	return map[string]int{q.Finalize(): 6, q.Rows(): 3}
+}
+
+// Names lists every queue name.
+func (q Queues) Names() []string { return []string{q.Finalize(), q.Rows()} }
+
+type rowPayload struct {
+	BatchID string `json:"batch_id"`
+	Line    int    `json:"line"`
+}
+
+type batchPayload struct {
+	BatchID string `json:"batch_id"`
+}
+
+// Row tasks retry transient failures (database or SMTP unreachable) this many times with
+// backoff; the last attempt settles the row as failed, so every batch finishes.
+const rowMaxRetry = 8
+
+// RowTaskID is the deterministic task id of a batch row: enqueueing it twice is harmless.
+func RowTaskID(batchID string, line int) string { return "row:" + batchID + ":" + strconv.Itoa(line) }
+
+// FinalizeTaskID is the deterministic task id of a batch's finalizer.
+func FinalizeTaskID(batchID string) string { return "finalize:" + batchID }
+
+// NewRowTask returns the task that settles row line of batch batchID.
+func NewRowTask(q Queues, batchID string, line int) *asynq.Task {
+	payload, _ := json.Marshal(rowPayload{BatchID: batchID, Line: line})
+	return asynq.NewTask(TypeRow, payload, asynq.TaskID(RowTaskID(batchID, line)), asynq.Queue(q.Rows()),
+		asynq.MaxRetry(rowMaxRetry), asynq.Timeout(2*time.Minute))
+}
+
+// NewFinalizeTask returns the task that closes batch batchID and builds its report.
+func NewFinalizeTask(q Queues, batchID string) *asynq.Task {
+	payload, _ := json.Marshal(batchPayload{BatchID: batchID})
+	return asynq.NewTask(TypeFinalize, payload, asynq.TaskID(FinalizeTaskID(batchID)), asynq.Queue(q.Finalize()),
+		asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
+}
+
+func decode[T any](t *asynq.Task) (T, error) {
+	var p T
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("%w: bad %s payload: %v", asynq.SkipRetry, t.Type(), err)
+	}
+	return p, nil
+}
+
+// retryDelay backs off exponentially from half a second to a minute.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	d := 500 * time.Millisecond << min(n, 7)
+	return min(d, time.Minute)
+}

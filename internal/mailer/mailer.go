@@ -1,0 +1,203 @@
+// Package mailer delivers email over SMTP through a small pool of reused
+// connections, classifies failures as temporary or permanent, and renders
+// the invitation and batch summary emails from text and HTML templates.
+//
+// It knows nothing of the database: callers hand it a Message and get back
+// nil or a *SendError.
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"net/textproto"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/wneessen/go-mail"
+)
+
+// Mailer sends messages; it is safe for concurrent use.
+type Mailer struct {
+	s    settings
+	log  zerolog.Logger
+	pool *pool
+}
+
+// Message is one email to one recipient.
+type Message struct {
+	To          string       // a bare address such as "anna@example.com"
+	ToName      string       // display name; control characters become spaces
+	Subject     string       // control characters become spaces
+	Text        string       // the text/plain body
+	HTML        string       // the text/html body; with Text it makes multipart/alternative
+	MessageID   string       // e.g. "<invitation-UUID@multiline>"; the same on every retry; random when empty
+	Attachments []Attachment // e.g. the batch report CSV
+}
+
+// Attachment is a file sent along with a message.
+type Attachment struct {
+	Name        string // file name shown to the recipient
+	ContentType string // e.g. "text/csv; charset=utf-8"; application/octet-stream when empty or malformed
+	Data        []byte
+}
+
+// New validates cfg and returns a Mailer; it does not dial.
+func New(cfg Config, log zerolog.Logger) (*Mailer, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, fmt.Errorf("mailer config: %w", err)
+	}
+	log = log.With().Str("component", "mailer").Logger()
+	return &Mailer{s: s, log: log, pool: newPool(s, log)}, nil
+}
+
+// Close quits idle connections; connections in use close when their send ends.
+func (m *Mailer) Close() error {
+	m.pool.close()
+	return nil
+}
+
+// Send delivers msg, reusing a pooled connection when one is idle. A failure
+// is a *SendError: see IsPermanent and IsTemporary.
+func (m *Mailer) Send(ctx context.Context, msg Message) error {
+	gm, err := m.build(msg)
+	if err != nil {
+		return classify(ctx, "message", err)
+	}
+	from, err := gm.GetSender(false)
+	if err != nil {
+		return classify(ctx, "message", fmt.Errorf("%w: %w", errInvalid, err))
+	}
+	rcpts, err := gm.GetRecipients()
+	if err != nil || len(rcpts) != 1 {
+		return classify(ctx, "message", fmt.Errorf("%w: want one recipient, got %d", errInvalid, len(rcpts)))
+	}
+	for {
+		c, reused, err := m.pool.get(ctx)
+		if err != nil {
+			return classify(ctx, "dial", err)
+		}
+		op, err := m.transmit(ctx, c, from, rcpts[0], gm)
+		if err == nil {
+			m.pool.put(c)
+			return nil
+		}
+		if reused && ctx.Err() == nil && op == "mail" && stale(err) {
+			// The server dropped this idle connection; nothing was sent,
+			// so trying another connection cannot duplicate the message.
+			m.pool.discard(c)
+			continue
+		}
+		m.recycle(c, err)
+		return classify(ctx, op, err)
+	}
+}
+
+// stale reports whether an error at MAIL FROM means the connection died
+// while idle: no reply at all, or a 421 the server left before closing.
+func stale(err error) bool {
+	var tp *textproto.Error
+	return !errors.As(err, &tp) || tp.Code == 421
+}
+
+// recycle keeps a connection whose server answered with an error, after a
+// successful RSET, and discards it otherwise.
+func (m *Mailer) recycle(c *conn, err error) {
+	var tp *textproto.Error
+	if errors.As(err, &tp) && tp.Code != 421 {
+		if c.sc.UpdateDeadline(m.s.timeout) == nil && c.sc.Reset() == nil {
+			m.pool.put(c)
+			return
+		}
+	}
+	m.pool.discard(c)
+}
+
+// transmit runs one mail transaction and returns the step that failed.
+func (m *Mailer) transmit(ctx context.Context, c *conn, from, rcpt string, gm *mail.Msg) (string, error) {
+	stop := context.AfterFunc(ctx, c.raw.close)
+	defer stop()
+	deadline := func() error {
+		d := m.s.timeout
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			d = time.Until(dl)
+		}
+		return c.sc.UpdateDeadline(d)
+	}
+	if err := deadline(); err != nil {
+		return "mail", err
+	}
+	if err := c.sc.Mail(from); err != nil {
+		return "mail", err
+	}
+	if err := deadline(); err != nil {
+		return "rcpt", err
+	}
+	if err := c.sc.Rcpt(rcpt); err != nil {
+		return "rcpt", err
+	}
+	if err := deadline(); err != nil {
+		return "data", err
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return "data", err
+	}
+	if _, err := gm.WriteTo(w); err != nil {
+		return "data", err
+	}
+	if err := deadline(); err != nil {
+		return "data", err
+	}
+	if err := w.Close(); err != nil {
+		return "data", err
+	}
+	return "", nil
+}
+
+// build turns msg into a go-mail message. Every header value that comes from
+// the caller passes through sanitize.go first.
+func (m *Mailer) build(msg Message) (*mail.Msg, error) {
+	rcpt, err := parseRecipient(msg.To)
+	if err != nil {
+		return nil, err
+	}
+	if msg.Text == "" && msg.HTML == "" {
+		return nil, fmt.Errorf("%w: no body", errInvalid)
+	}
+	gm := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	from := *m.s.from
+	gm.FromMailAddress(&from)
+	gm.ToMailAddress(&netmail.Address{Name: cleanHeaderText(msg.ToName), Address: rcpt})
+	gm.Subject(cleanHeaderText(msg.Subject))
+	if msg.MessageID != "" {
+		id, err := normalizeMessageID(msg.MessageID)
+		if err != nil {
+			return nil, err
+		}
+		gm.SetMessageIDWithValue(id)
+	} else {
+		gm.SetMessageID()
+	}
+	gm.SetDate()
+	// RFC 3834: tells autoresponders not to answer.
+	gm.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+
+	switch {
+	case msg.Text != "" && msg.HTML != "":
+		gm.SetBodyString(mail.TypeTextPlain, msg.Text)
+		gm.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	case msg.HTML != "":
+		gm.SetBodyString(mail.TypeTextHTML, msg.HTML)
+	default:
+		gm.SetBodyString(mail.TypeTextPlain, msg.Text)
+	}
+	for _, a := range msg.Attachments {
+		gm.AttachReadSeeker(cleanFilename(a.Name), bytes.NewReader(a.Data),
+			mail.WithFileContentType(mail.ContentType(cleanContentType(a.ContentType))))
+	}
+	return gm, nil
+}

@@ -1,0 +1,129 @@
+package metrics
+
+import (
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Worker holds the worker process's metrics.
+type Worker struct {
+	RowsSettled     *prometheus.CounterVec
+	RowDuration     *prometheus.HistogramVec
+	BatchesFinished *prometheus.CounterVec
+	BatchDuration   *prometheus.HistogramVec
+	NumbersReserved prometheus.Counter
+	EmailsSent      *prometheus.CounterVec
+	EmailsFailed    *prometheus.CounterVec
+	EmailDuration   prometheus.Histogram
+	TaskRetries     *prometheus.CounterVec
+	Reenqueued      prometheus.Counter
+	DBErrors        prometheus.Counter
+}
+
+// NewWorker registers the worker's metrics on reg.
+func NewWorker(reg prometheus.Registerer) *Worker {
+	m := &Worker{
+		RowsSettled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "rows", Name: "settled_total",
+			Help: "Batch rows settled by outcome (succeeded, failed, canceled) and reason class.",
+		}, []string{"outcome", "reason"}),
+		RowDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "rows", Name: "duration_seconds",
+			Help:    "Time a worker spent settling one row, by outcome.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"outcome"}),
+		BatchesFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "batch", Name: "finished_total",
+			Help: "Batches finalized, by final status.",
+		}, []string{"status"}),
+		BatchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "batch", Name: "duration_seconds",
+			Help:    "Time from upload to report ready, by final status.",
+			Buckets: []float64{.25, .5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800},
+		}, []string{"status"}),
+		NumbersReserved: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "numbers", Name: "reserved_total",
+			Help: "Numbers reserved for new accounts.",
+		}),
+		EmailsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "email", Name: "sent_total",
+			Help: "Emails the SMTP server accepted, by kind.",
+		}, []string{"kind"}),
+		EmailsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "email", Name: "failed_total",
+			Help: "Email send attempts that failed, by kind and class (transient: retried; permanent: given up).",
+		}, []string{"kind", "class"}),
+		EmailDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "email", Name: "send_duration_seconds",
+			Help:    "Time to hand one email to the SMTP server.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		TaskRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "queue", Name: "task_errors_total",
+			Help: "Task runs that returned an error and will be retried, by task type.",
+		}, []string{"type"}),
+		Reenqueued: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "reconciler", Name: "reenqueued_total",
+			Help: "Row and finalize tasks the reconciler had to enqueue again (lost from Redis or never enqueued).",
+		}),
+		DBErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "postgres", Name: "errors_total",
+			Help: "Task runs that failed on a PostgreSQL error.",
+		}),
+	}
+	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
+		m.EmailsSent, m.EmailsFailed, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors)
+	return m
+}
+
+// QueueCollector reports the depth and latency of Asynq queues at scrape time.
+type QueueCollector struct {
+	inspector *asynq.Inspector
+	queues    []string
+	size      *prometheus.Desc
+	latency   *prometheus.Desc
+	up        *prometheus.Desc
+}
+
+// NewQueueCollector returns a collector of the given queues.
+func NewQueueCollector(inspector *asynq.Inspector, queues []string) *QueueCollector {
+	return &QueueCollector{
+		inspector: inspector,
+		queues:    queues,
+		size: prometheus.NewDesc(namespace+"_queue_tasks", "Tasks in a queue by state.",
+			[]string{"queue", "state"}, nil),
+		latency: prometheus.NewDesc(namespace+"_queue_latency_seconds",
+			"Age of the oldest pending task of a queue.", []string{"queue"}, nil),
+		up: prometheus.NewDesc(namespace+"_redis_up", "1 when Redis answered the last scrape.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.latency
+	ch <- c.up
+}
+
+// Collect implements prometheus.Collector.
+func (c *QueueCollector) Collect(ch chan<- prometheus.Metric) {
+	up := 1.0
+	for _, q := range c.queues {
+		info, err := c.inspector.GetQueueInfo(q)
+		if err != nil {
+			// A queue with no task yet does not exist in Redis; report zeros.
+			info = &asynq.QueueInfo{Queue: q}
+			if _, pingErr := c.inspector.Queues(); pingErr != nil {
+				up = 0
+			}
+		}
+		for state, n := range map[string]int{
+			"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived, "completed": info.Completed,
+		} {
+			ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), q, state)
+		}
+		ch <- prometheus.MustNewConstMetric(c.latency, prometheus.GaugeValue, info.Latency.Seconds(), q)
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Account is a MultiLine user account.
+type Account struct {
+	ID                string     `db:"id" json:"id"`
+	OrganizationID    string     `db:"organization_id" json:"organization_id"`
+	PermissionGroupID *string    `db:"permission_group_id" json:"permission_group_id"`
+	Identifier        string     `db:"identifier" json:"identifier"`
+	Firstname         string     `db:"firstname" json:"firstname"`
+	Lastname          string     `db:"lastname" json:"lastname"`
+	Language          string     `db:"language" json:"language"`
+	Status            string     `db:"status" json:"status"`
+	MultilineNumber   *string    `db:"multiline_number" json:"multiline_number"`
+	NumberState       *string    `db:"number_state" json:"number_state"`
+	Invitation        *string    `db:"invitation" json:"invitation"`
+	InvitationError   *string    `db:"invitation_error" json:"invitation_error,omitempty"`
+	BatchID           *string    `db:"batch_id" json:"batch_id"`
+	CreatedAt         time.Time  `db:"created_at" json:"created_at"`
+	ActivatedAt       *time.Time `db:"activated_at" json:"activated_at"`
+}
+
+const accountColumns = `a.id, a.organization_id, a.permission_group_id, a.identifier, a.firstname, a.lastname,
+	a.language, a.status, n.e164 AS multiline_number, n.state AS number_state,
+	i.state AS invitation, NULLIF(i.failure_reason, '') AS invitation_error, a.batch_id, a.created_at, a.activated_at`
+
+const accountJoins = `FROM accounts a
+	LEFT JOIN numbers n ON n.account_id = a.id
+	LEFT JOIN LATERAL (SELECT state, failure_reason FROM invitations
+		WHERE account_id = a.id ORDER BY created_at DESC LIMIT 1) i ON true`
+
+// Accounts lists organization orgID's accounts, oldest first.
+func (s *Store) Accounts(ctx context.Context, orgID string, limit, offset int) ([]Account, error) {
+	q := `SELECT ` + accountColumns + ` ` + accountJoins + `
+		WHERE a.organization_id = $1 ORDER BY a.created_at, a.id LIMIT $2 OFFSET $3`
+	accounts := []Account{}
+	if err := s.db.SelectContext(ctx, &accounts, q, orgID, limit, offset); err != nil {
+		return nil, fmt.Errorf("list accounts: %w", mapErr(err))
+	}
+	return accounts, nil
+}
+
+// NumberAvailability says, for each of numbers, why it cannot be reserved in organization
+// orgID right now; numbers Available there are absent from the map.
+func (s *Store) NumberAvailability(ctx context.Context, orgID string, numbers []string) (map[string]string, error) {
+	const q = `SELECT u.e164, CASE
+			WHEN n.e164 IS NULL THEN 'is not in this organization''s pool'
+			WHEN n.organization_id <> $1 THEN 'is allocated to another organization'
+			ELSE 'is ' || n.state || ', not Available' END AS why
+		FROM unnest($2::text[]) AS u(e164)
+		LEFT JOIN numbers n ON n.e164 = u.e164
+		WHERE n.e164 IS NULL OR n.organization_id <> $1 OR n.state <> 'available'`
+	var rows []struct {
+		E164 string `db:"e164"`
+		Why  string `db:"why"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, q, orgID, pq.Array(numbers)); err != nil {
+		return nil, fmt.Errorf("number availability: %w", mapErr(err))
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.E164] = r.Why
+	}
+	return out, nil
+}
+
+// ExistingIdentifiers returns those of identifiers that already have an account.
+func (s *Store) ExistingIdentifiers(ctx context.Context, identifiers []string) (map[string]bool, error) {
+	const q = `SELECT identifier FROM accounts WHERE identifier = ANY($1::text[])`
+	var found []string
+	if err := s.db.SelectContext(ctx, &found, q, pq.Array(identifiers)); err != nil {
+		return nil, fmt.Errorf("existing identifiers: %w", mapErr(err))
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ReportRow is one line of the Batch Operations Report.
+type ReportRow struct {
+	Line            int    `db:"line"`
+	RawIdentifier   string `db:"raw_identifier"`
+	Firstname       string `db:"firstname"`
+	Lastname        string `db:"lastname"`
+	Status          string `db:"status"`
+	Reason          string `db:"reason"`
+	MultilineNumber string `db:"multiline_number"`
+	Invitation      string `db:"invitation"`
+	AccountID       string `db:"account_id"`
+}
+
+// Finalized describes a batch the finalizer closed.
+type Finalized struct {
+	Batch   Batch
+	Pending int // rows still in flight: the batch was not closed
+	Closed  bool
+}
+
+// canceledReason is the reason of rows a cancel stopped before they got an account.
+const canceledReason = "the batch was canceled before this row was processed"
+
+// FinalizeBatch closes batch id once: under the batch's row lock it cancels the rows a cancel
+// request stopped, and when no row is pending it builds the report with build, stores it
+// and sets the final status. A batch already finished or with rows in flight is left as it
+// is (Closed false).
+func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]ReportRow) ([]byte, error)) (Finalized, error) {
+	var f Finalized
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		const qlock = `SELECT finished_at IS NOT NULL AS finished, cancel_requested_at IS NOT NULL AS cancel
+			FROM batches WHERE id = $1 FOR UPDATE`
+		var st struct {
+			Finished bool `db:"finished"`
+			Cancel   bool `db:"cancel"`
+		}
+		if err := tx.GetContext(ctx, &st, qlock, id); err != nil {
+			return fmt.Errorf("lock batch: %w", mapErr(err))
+		}
+		if st.Finished {
+			return nil
+		}
+		if st.Cancel {
+			// Rows that already hold an account are in flight (their invitation is being
+			// sent); they finish on their own and the last of them finalizes again.
+			const qc = `UPDATE batch_rows SET status = 'canceled', reason = $2, settled_at = now()
+				WHERE batch_id = $1 AND status = 'pending' AND account_id IS NULL`
+			if _, err := tx.ExecContext(ctx, qc, id, canceledReason); err != nil {
+				return fmt.Errorf("cancel rows: %w", mapErr(err))
+			}
+		}
+		const qp = `SELECT count(*) FROM batch_rows WHERE batch_id = $1 AND status = 'pending'`
+		if err := tx.GetContext(ctx, &f.Pending, qp, id); err != nil {
+			return fmt.Errorf("count pending rows: %w", mapErr(err))
+		}
+		if f.Pending > 0 {
+			return nil
+		}
+		const qr = `SELECT line, raw_identifier, firstname, lastname, status, reason,
+				CASE WHEN number <> '' THEN number ELSE multiline_number END AS multiline_number,
+				invitation, COALESCE(account_id::text, '') AS account_id
+			FROM batch_rows WHERE batch_id = $1 ORDER BY line`
+		var rows []ReportRow
+		if err := tx.SelectContext(ctx, &rows, qr, id); err != nil {
+			return fmt.Errorf("read report rows: %w", mapErr(err))
+		}
+		csv, err := build(rows)
+		if err != nil {
+			return fmt.Errorf("build report: %w", err)
+		}
+		const qi = `INSERT INTO batch_reports (batch_id, csv) VALUES ($1, $2)`
+		if _, err := tx.ExecContext(ctx, qi, id, csv); err != nil {
+			return fmt.Errorf("store report: %w", mapErr(err))
+		}
+		status := BatchCompleted
+		if st.Cancel {
+			status = BatchCanceled
+		}
+		const qb = `UPDATE batches SET status = $2, finished_at = now(), started_at = COALESCE(started_at, now())
+			WHERE id = $1 AND finished_at IS NULL`
+		if _, err := tx.ExecContext(ctx, qb, id, status); err != nil {
+			return fmt.Errorf("finish batch: %w", mapErr(err))
+		}
+		f.Closed = true
+		return nil
+	})
+	if err != nil {
+		return Finalized{}, err
+	}
+	f.Batch, err = s.Batch(ctx, id)
+	return f, err
+}
+
+// UnfinishedBatch is a batch the reconciler looks at.
+type UnfinishedBatch struct {
+	ID            string     `db:"id"`
+	Pending       int        `db:"pending"`
+	CreatedAt     time.Time  `db:"created_at"`
+	EnqueuedAt    *time.Time `db:"enqueued_at"`
+	LastSettledAt *time.Time `db:"last_settled_at"`
+}
+
+// UnfinishedBatches lists batches without a final status, oldest first.
+func (s *Store) UnfinishedBatches(ctx context.Context, limit int) ([]UnfinishedBatch, error) {
+	const q = `SELECT b.id, b.created_at, b.enqueued_at,
+			(SELECT count(*) FROM batch_rows r WHERE r.batch_id = b.id AND r.status = 'pending') AS pending,
+			(SELECT max(r.settled_at) FROM batch_rows r WHERE r.batch_id = b.id) AS last_settled_at
+		FROM batches b WHERE b.finished_at IS NULL ORDER BY b.created_at LIMIT $1`
+	var out []UnfinishedBatch
+	if err := s.db.SelectContext(ctx, &out, q, limit); err != nil {
+		return nil, fmt.Errorf("unfinished batches: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// PendingLines lists the lines of batch id that have not settled.
+func (s *Store) PendingLines(ctx context.Context, id string) ([]int, error) {
+	const q = `SELECT line FROM batch_rows WHERE batch_id = $1 AND status = 'pending' ORDER BY line`
+	var lines []int
+	if err := s.db.SelectContext(ctx, &lines, q, id); err != nil {
+		return nil, fmt.Errorf("pending lines: %w", mapErr(err))
+	}
+	return lines, nil
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// NumberCounts counts an organization's numbers by state.
+type NumberCounts struct {
+	Available int `db:"available" json:"available"`
+	Reserved  int `db:"reserved" json:"reserved"`
+	Assigned  int `db:"assigned" json:"assigned"`
+}
+
+// Organization is a customer organization with its settings and number pool counts.
+type Organization struct {
+	ID                    string         `db:"id" json:"id"`
+	Name                  string         `db:"name" json:"name"`
+	SocialMessaging       bool           `db:"social_messaging" json:"social_messaging"`
+	SMTPDataOffload       bool           `db:"smtp_data_offload" json:"smtp_data_offload"`
+	BatchReportRecipients pq.StringArray `db:"batch_report_recipients" json:"batch_report_recipients"`
+	CreatedAt             time.Time      `db:"created_at" json:"created_at"`
+	Numbers               NumberCounts   `db:"numbers" json:"numbers"`
+}
+
+const organizationColumns = `o.id, o.name, o.social_messaging, o.smtp_data_offload,
+	o.batch_report_recipients, o.created_at,
+	count(n.e164) FILTER (WHERE n.state = 'available') AS "numbers.available",
+	count(n.e164) FILTER (WHERE n.state = 'reserved') AS "numbers.reserved",
+	count(n.e164) FILTER (WHERE n.state = 'assigned') AS "numbers.assigned"`
+
+// NewOrganization is what CreateOrganization stores.
+type NewOrganization struct {
+	Name            string
+	SocialMessaging bool
+	SMTPDataOffload bool
+}
+
+// CreateOrganization stores an organization and, when the creator's scope is a list of
+// organizations, adds the new one to it. ErrConflict means the name is taken.
+func (s *Store) CreateOrganization(ctx context.Context, creator Admin, n NewOrganization) (Organization, error) {
+	var id string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `INSERT INTO organizations (name, social_messaging, smtp_data_offload)
+			VALUES ($1, $2, $3) RETURNING id`
+		if err := tx.GetContext(ctx, &id, q, n.Name, n.SocialMessaging, n.SMTPDataOffload); err != nil {
+			return fmt.Errorf("insert organization: %w", mapErr(err))
+		}
+		if creator.AllOrganizations || creator.ID == "" {
+			return nil
+		}
+		const qs = `INSERT INTO admin_organizations (admin_id, organization_id) VALUES ($1, $2)`
+		if _, err := tx.ExecContext(ctx, qs, creator.ID, id); err != nil {
+			return fmt.Errorf("extend admin scope: %w", mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return Organization{}, err
+	}
+	return s.Organization(ctx, id)
+}
+
+// Organization returns one organization with its number counts.
+func (s *Store) Organization(ctx context.Context, id string) (Organization, error) {
+	const q = `SELECT ` + organizationColumns + `
+		FROM organizations o LEFT JOIN numbers n ON n.organization_id = o.id
+		WHERE o.id = $1 GROUP BY o.id`
+	var o Organization
+	if err := s.db.GetContext(ctx, &o, q, id); err != nil {
+		return Organization{}, fmt.Errorf("get organization: %w", mapErr(err))
+	}
+	return o, nil
+}
+
+// Organizations lists the organizations in the admin's scope, by name.
+func (s *Store) Organizations(ctx context.Context, scope Admin) ([]Organization, error) {
+	const q = `SELECT ` + organizationColumns + `
+		FROM organizations o LEFT JOIN numbers n ON n.organization_id = o.id
+		WHERE $1 OR o.id = ANY($2::uuid[])
+		GROUP BY o.id ORDER BY lower(o.name)`
+	orgs := []Organization{}
+	if err := s.db.SelectContext(ctx, &orgs, q, scope.AllOrganizations, pq.Array(scope.OrganizationIDs)); err != nil {
+		return nil, fmt.Errorf("list organizations: %w", mapErr(err))
+	}
+	return orgs, nil
+}
+
+// OrganizationSettings are the settings an admin may change; nil fields stay as they are.
+type OrganizationSettings struct {
+	SocialMessaging       *bool
+	SMTPDataOffload       *bool
+	BatchReportRecipients []string // nil: unchanged; empty: nobody
+}
+
+// UpdateOrganizationSettings changes the given settings of organization id.
+func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, set OrganizationSettings) (Organization, error) {
+	const q = `UPDATE organizations SET
+			social_messaging = COALESCE($2, social_messaging),
+			smtp_data_offload = COALESCE($3, smtp_data_offload),
+			batch_report_recipients = CASE WHEN $4 THEN $5::text[] ELSE batch_report_recipients END
+		WHERE id = $1`
+	recipients := set.BatchReportRecipients
+	if recipients == nil {
+		recipients = []string{}
+	}
+	res, err := s.db.ExecContext(ctx, q, id, set.SocialMessaging, set.SMTPDataOffload,
+		set.BatchReportRecipients != nil, pq.Array(recipients))
+	if err != nil {
+		return Organization{}, fmt.Errorf("update organization: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Organization{}, ErrNotFound
+	}
+	return s.Organization(ctx, id)
+}
+
+// PermissionGroup is a set of user permissions within one organization.
+type PermissionGroup struct {
+	ID             string    `db:"id" json:"id"`
+	OrganizationID string    `db:"organization_id" json:"organization_id"`
+	Name           string    `db:"name" json:"name"`
+	CreatedAt      time.Time `db:"created_at" json:"created_at"`
+}
+
+// CreatePermissionGroup stores a group in organization orgID. ErrConflict: the name is taken there.
+func (s *Store) CreatePermissionGroup(ctx context.Context, orgID, name string) (PermissionGroup, error) {
+	const q = `INSERT INTO permission_groups (organization_id, name) VALUES ($1, $2)
+		RETURNING id, organization_id, name, created_at`
+	var g PermissionGroup
+	if err := s.db.GetContext(ctx, &g, q, orgID, name); err != nil {
+		return PermissionGroup{}, fmt.Errorf("insert permission group: %w", mapErr(err))
+	}
+	return g, nil
+}
+
+// PermissionGroups lists the groups of organization orgID by name.
+func (s *Store) PermissionGroups(ctx context.Context, orgID string) ([]PermissionGroup, error) {
+	const q = `SELECT id, organization_id, name, created_at FROM permission_groups
+		WHERE organization_id = $1 ORDER BY lower(name)`
+	groups := []PermissionGroup{}
+	if err := s.db.SelectContext(ctx, &groups, q, orgID); err != nil {
+		return nil, fmt.Errorf("list permission groups: %w", mapErr(err))
+	}
+	return groups, nil
+}
+
+// PermissionGroup returns group id if it belongs to organization orgID.
+func (s *Store) PermissionGroup(ctx context.Context, orgID, id string) (PermissionGroup, error) {
+	const q = `SELECT id, organization_id, name, created_at FROM permission_groups
+		WHERE organization_id = $1 AND id = $2`
+	var g PermissionGroup
+	if err := s.db.GetContext(ctx, &g, q, orgID, id); err != nil {
+		return PermissionGroup{}, fmt.Errorf("get permission group: %w", mapErr(err))
+	}
+	return g, nil
+}

@@ -1,0 +1,113 @@
+// Package store holds every SQL statement of the service. PostgreSQL is the source of truth:
+// the schema's constraints say what must never happen, and this package maps driver errors
+// to its own sentinels at its boundary.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+var (
+	// ErrNotFound means the row asked for does not exist (or is out of the caller's scope).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness or state rule of the schema refused the change.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store runs the service's queries against PostgreSQL.
+type Store struct {
+	db *sqlx.DB
+}
+
+// New returns a Store using db.
+func New(db *sqlx.DB) *Store { return &Store{db: db} }
+
+// DB returns the underlying handle, for health checks and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Open connects to PostgreSQL at url and checks that it answers.
+func Open(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// inTx runs fn in a transaction, committing when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapErr(err))
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Unique and exclusion violations become ErrConflict; no rows becomes ErrNotFound.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code {
+		case "23505", "23P01": // unique_violation, exclusion_violation
+			return fmt.Errorf("%w: %s", ErrConflict, pqErr.Message)
+		case "23503": // foreign_key_violation: what the row refers to does not exist
+			return fmt.Errorf("%w: %s", ErrNotFound, pqErr.Detail)
+		case "22P02": // invalid_text_representation, e.g. a malformed uuid
+			return ErrNotFound
+		}
+	}
+	return err
+}
+
+// IsTransient reports whether err is worth retrying: the connection dropped, the server is
+// starting or shutting down, or a serialization conflict or deadlock was detected.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code.Class() {
+		case "08", "53", "57", "40": // connection, resources, operator intervention, rollback
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return false
+	}
+	// Network errors, driver.ErrBadConn, io.EOF and context deadlines.
+	return true
+}
