@@ -115,7 +115,8 @@ http_status() {
       printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$0" >&3; IFS= read -r l <&3; printf "%s" "$l"' \
       "${hp%:*}" "${hp##*:}" "$path" 2>/dev/null) || true
     line=${line#HTTP/* }
-    echo "${line:0:3}"
+    line=${line:0:3}
+    echo "${line:-000}"
   fi
 }
 

@@ -120,6 +120,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	// Shutdown stops fetching, waits for active tasks up to ShutdownTimeout, and puts back
 	// the unfinished ones; their transactions roll back and they run again elsewhere.
 	srv.Shutdown()
+	handler.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdownCtx)

@@ -32,12 +32,39 @@ type Handler struct {
 	log     zerolog.Logger
 	metrics *metrics.Worker
 	now     func() time.Time
+	claims  *batcher[store.RowClaim, store.ClaimResult]
+	records *batcher[store.InvitationOutcome, struct{}]
 }
 
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
 // after a batch's last row).
 func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
-	return &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
+	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
+	h.claims = newBatcher(h.claimRows, 200, 2, 30*time.Second)
+	h.records = newBatcher(h.recordInvitations, 200, 2, 30*time.Second)
+	return h
+}
+
+// Close stops the handler's batchers; call it after the Asynq server has shut down.
+func (h *Handler) Close() {
+	h.claims.Close()
+	h.records.Close()
+}
+
+func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
+	res, settled, err := h.store.ClaimRows(ctx, claims)
+	if err != nil {
+		return nil, err
+	}
+	return res, h.finalizeIfSettled(ctx, settled)
+}
+
+func (h *Handler) recordInvitations(ctx context.Context, outs []store.InvitationOutcome) ([]struct{}, error) {
+	settled, err := h.store.RecordInvitations(ctx, outs)
+	if err != nil {
+		return nil, err
+	}
+	return make([]struct{}, len(outs)), h.finalizeIfSettled(ctx, settled)
 }
 
 // Mux registers every task handler in one place.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"text/template/parse"
 	"time"
@@ -114,11 +115,39 @@ func SampleInvitationData(lang string) InvitationData {
 
 // RenderInvitation fills t with d; the subject comes back on one line.
 func RenderInvitation(t Template, d InvitationData) (subject, text, html string, err error) {
-	p, err := parseInvitation(t)
+	p, err := cachedInvitation(t)
 	if err != nil {
 		return "", "", "", err
 	}
 	return p.render(d)
+}
+
+// parsed keeps parsed templates: parsing costs far more than rendering, and a batch renders
+// the same few templates a thousand times. Executing a parsed template is safe for
+// concurrent use.
+var parsed struct {
+	sync.Mutex
+	m map[Template]*parsedInvitation
+}
+
+func cachedInvitation(t Template) (*parsedInvitation, error) {
+	parsed.Lock()
+	p, ok := parsed.m[t]
+	parsed.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := parseInvitation(t)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	defer parsed.Unlock()
+	if parsed.m == nil || len(parsed.m) >= 256 {
+		parsed.m = make(map[Template]*parsedInvitation) // custom templates come and go
+	}
+	parsed.m[t] = p
+	return p, nil
 }
 
 // ValidateInvitationTemplate refuses, with a *TemplateError, a template that

@@ -22,6 +22,7 @@ type Server struct {
 	srv      *smtp.Server
 	ln       net.Listener
 	implicit bool
+	closed   chan struct{} // closed when the test ends, to cut SetDelay short
 
 	mu       sync.Mutex
 	messages []Message
@@ -60,7 +61,7 @@ func StartImplicitTLS(t testing.TB) (*Server, *x509.CertPool) {
 
 func start(t testing.TB, tlsCfg *tls.Config, implicit bool) *Server {
 	t.Helper()
-	s := &Server{implicit: implicit, changed: make(chan struct{})}
+	s := &Server{implicit: implicit, changed: make(chan struct{}), closed: make(chan struct{})}
 
 	srv := smtp.NewServer(&backend{s: s})
 	srv.Domain = "localhost"
@@ -89,6 +90,7 @@ func start(t testing.TB, tlsCfg *tls.Config, implicit bool) *Server {
 		_ = srv.Serve(s.ln)
 	}()
 	t.Cleanup(func() {
+		close(s.closed)
 		_ = srv.Close()
 		// Close may run before Serve has registered the listener.
 		_ = s.ln.Close()

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestRecordsAndParsesMessages(t *testing.T) {
 		{"subject", m.Subject(), "Grüße"},
 		{"text", m.Text(), "Grüße, Anna"},
 		{"html", m.HTML(), "<p>Hi</p>"},
-		{"parts", string(rune('0' + len(m.Parts))), "3"},
+		{"parts", fmt.Sprint(len(m.Parts)), "3"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -105,7 +106,9 @@ func TestConnectionsCountsSessions(t *testing.T) {
 			t.Fatalf("SendMail: %v", err)
 		}
 	}
-	dial(t, s, nil)
+	if err := dial(t, s, nil).Noop(); err != nil { // the server has accepted it once it answers
+		t.Fatalf("Noop: %v", err)
+	}
 	if got := s.Connections(); got != 2 {
 		t.Errorf("connections: got %d, want 2", got)
 	}

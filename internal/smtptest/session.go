@@ -73,7 +73,11 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	delay := ss.s.delay
 	ss.s.mu.Unlock()
 	if delay > 0 {
-		time.Sleep(delay)
+		select {
+		case <-time.After(delay):
+		case <-ss.s.closed:
+			return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down"}
+		}
 	}
 	if ss.needAuth() {
 		return errAuthRequired

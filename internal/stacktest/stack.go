@@ -89,6 +89,7 @@ func (s *Stack) NewAdmin(email string, orgs []string, privileges ...string) stri
 // Worker is a running Asynq server with the real handlers.
 type Worker struct {
 	srv     *asynq.Server
+	handler *jobs.Handler
 	stopped bool
 	Metrics *metrics.Worker
 }
@@ -98,6 +99,7 @@ func (w *Worker) Stop() {
 	if !w.stopped {
 		w.stopped = true
 		w.srv.Shutdown()
+		w.handler.Close()
 	}
 }
 
@@ -129,7 +131,7 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	if err := srv.Start(h.Mux()); err != nil {
 		s.t.Fatalf("start worker: %v", err)
 	}
-	w := &Worker{srv: srv, Metrics: m}
+	w := &Worker{srv: srv, handler: h, Metrics: m}
 	s.t.Cleanup(func() { w.Stop(); mail.Close() })
 	return w
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -50,6 +51,10 @@ func (s *Store) Accounts(ctx context.Context, orgID string, limit, offset int) (
 // NumberAvailability says, for each of numbers, why it cannot be reserved in organization
 // orgID right now; numbers Available there are absent from the map.
 func (s *Store) NumberAvailability(ctx context.Context, orgID string, numbers []string) (map[string]string, error) {
+	return numberAvailability(ctx, s.db, orgID, numbers)
+}
+
+func numberAvailability(ctx context.Context, db sqlx.QueryerContext, orgID string, numbers []string) (map[string]string, error) {
 	const q = `SELECT u.e164, CASE
 			WHEN n.e164 IS NULL THEN 'is not in this organization''s pool'
 			WHEN n.organization_id <> $1 THEN 'is allocated to another organization'
@@ -61,7 +66,7 @@ func (s *Store) NumberAvailability(ctx context.Context, orgID string, numbers []
 		E164 string `db:"e164"`
 		Why  string `db:"why"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, q, orgID, pq.Array(numbers)); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &rows, q, orgID, pq.Array(numbers)); err != nil {
 		return nil, fmt.Errorf("number availability: %w", mapErr(err))
 	}
 	out := make(map[string]string, len(rows))

@@ -1,0 +1,261 @@
+package pipebench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/multiline/onboarding/internal/httpapi"
+	"github.com/multiline/onboarding/internal/smtptest"
+	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/testenv"
+	"github.com/multiline/onboarding/internal/token"
+)
+
+// env is a running api and worker process pair.
+type env struct {
+	b       *testing.B
+	st      *store.Store
+	api     string
+	token   string
+	smtp    *smtptest.Server
+	worker  *exec.Cmd
+	orgs    int
+	numbers int
+}
+
+func setup(b *testing.B) *env {
+	b.Helper()
+	db, dbURL := testenv.DB(b)
+	// A Redis database of its own: the binaries use the default queue names.
+	ru, err := url.Parse(testenv.RedisURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ru.Path = "/9"
+	rdb := redis.NewClient(&redis.Options{Addr: ru.Host, DB: 9})
+	defer rdb.Close()
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+		b.Fatalf("flush redis db 9: %v", err)
+	}
+	e := &env{b: b, st: store.New(db), smtp: smtptest.Start(b)}
+	plain, hash := token.New(httpapi.AdminTokenPrefix)
+	if _, err := e.st.CreateAdmin(context.Background(), store.NewAdmin{Email: "bench@test.example",
+		Privileges: []string{"accounts", "numbers", "organizations", "reports"}, TokenHash: hash}); err != nil {
+		b.Fatal(err)
+	}
+	e.token = plain
+
+	bin := b.TempDir()
+	for _, name := range []string{"api", "worker"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "github.com/multiline/onboarding/cmd/"+name)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", name, err, out)
+		}
+	}
+	apiAddr, workerAddr := freeAddr(b), freeAddr(b)
+	envv := append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+ru.String(), "SMTP_URL="+e.smtp.URL(),
+		"API_ADDR="+apiAddr, "WORKER_ADDR="+workerAddr, "LOG_LEVEL=warn", "PUBLIC_URL=http://bench.test")
+	start := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.Env = envv
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatalf("start %s: %v", name, err)
+		}
+		b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+		return cmd
+	}
+	start("api", "serve")
+	e.worker = start("worker")
+	e.api = "http://" + apiAddr
+	waitReady(b, e.api+"/readyz")
+	waitReady(b, "http://"+workerAddr+"/readyz")
+	return e
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(b *testing.B, u string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("%s never became ready", u)
+}
+
+// org creates an organization with n numbers and a permission group.
+func (e *env) org(n int) (orgID, groupID string) {
+	ctx := context.Background()
+	e.orgs++
+	o, err := e.st.CreateOrganization(ctx, store.Admin{}, store.NewOrganization{Name: fmt.Sprintf("Bench %d", e.orgs)})
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	nums := make([]string, n)
+	for i := range nums {
+		nums[i] = fmt.Sprintf("+1555%07d", e.numbers+i)
+	}
+	e.numbers += n
+	if _, err := e.st.AddNumbers(ctx, o.ID, nums); err != nil {
+		e.b.Fatal(err)
+	}
+	g, err := e.st.CreatePermissionGroup(ctx, o.ID, "Staff")
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	return o.ID, g.ID
+}
+
+// upload posts an Import & Invite file of n rows and returns the batch id.
+func (e *env) upload(org, group, domain string, n int) string {
+	var csv strings.Builder
+	csv.WriteString("firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms,Language\r\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "User,%d,user%d@%s,No,,auto,on,English\r\n", i, i, domain)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("permission_group", group)
+	_ = mw.WriteField("invite", "true")
+	fw, _ := mw.CreateFormFile("file", "bench.csv")
+	_, _ = fw.Write([]byte(csv.String()))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.api+"/v1/organizations/"+org+"/batches", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var batch struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&batch) != nil {
+		e.b.Fatalf("upload: status %d", resp.StatusCode)
+	}
+	return batch.ID
+}
+
+// wait polls the API until batch id has finished and returns its counts.
+func (e *env) wait(id string) (succeeded int) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("GET", e.api+"/v1/batches/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			e.b.Fatal(err)
+		}
+		var got struct {
+			Status     string  `json:"status"`
+			Succeeded  int     `json:"succeeded"`
+			FinishedAt *string `json:"finished_at"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if got.FinishedAt != nil {
+			return got.Succeeded
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.b.Fatalf("batch %s did not finish in 5 minutes", id)
+	return 0
+}
+
+// peakRSS reads the worker's high-water resident set size in MiB.
+func (e *env) peakRSS() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.worker.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkOneBatch1000 is one 1000-row Import & Invite batch: seconds from upload to report
+// ready and to the last email accepted by the SMTP server.
+func BenchmarkOneBatch1000(b *testing.B) {
+	e := setup(b)
+	sent := 0
+	var toReport, toMail time.Duration
+	for i := 0; i < b.N; i++ {
+		org, group := e.org(1000)
+		start := time.Now()
+		id := e.upload(org, group, fmt.Sprintf("one%d.test", i), 1000)
+		if got := e.wait(id); got != 1000 {
+			b.Fatalf("got %d succeeded, want 1000", got)
+		}
+		toReport += time.Since(start)
+		sent += 1000
+		e.smtp.WaitForMessages(b, sent, time.Minute)
+		toMail += time.Since(start)
+	}
+	b.ReportMetric(toReport.Seconds()/float64(b.N), "s_to_report")
+	b.ReportMetric(toMail.Seconds()/float64(b.N), "s_to_last_email")
+	b.ReportMetric(1000*float64(b.N)/toReport.Seconds(), "rows/s")
+	b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
+}
+
+// BenchmarkTenBatchesAtOnce is ten 1000-row Import & Invite batches uploaded at once into one
+// pool: total rows per second from the first upload to the last report.
+func BenchmarkTenBatchesAtOnce(b *testing.B) {
+	e := setup(b)
+	sent := 0
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		org, group := e.org(10000)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for j := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got := e.wait(e.upload(org, group, fmt.Sprintf("ten%d-%d.test", i, j), 1000)); got != 1000 {
+					b.Errorf("got %d succeeded, want 1000", got)
+				}
+			}()
+		}
+		wg.Wait()
+		total += time.Since(start)
+		sent += 10000
+		e.smtp.WaitForMessages(b, sent, 2*time.Minute)
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s_to_report")
+	b.ReportMetric(10000*float64(b.N)/total.Seconds(), "rows/s")
+	b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
+}

@@ -1,0 +1,528 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Outcomes of ClaimRows for one row.
+const (
+	ClaimSettled = "settled" // the row had already settled: nothing to do
+	ClaimGone    = "gone"    // the row no longer exists
+	ClaimDone    = "done"    // settled now: succeeded (Import), failed or canceled; see Status
+	ClaimInvite  = "invite"  // the account exists and its invitation is to be sent now
+)
+
+// RowClaim asks ClaimRows to settle a row or bring it to its invitation. TokenHash becomes the
+// hash of the row's invitation token: a new invitation's, or a pending one's (rotated, since
+// an earlier attempt's token only lived in that attempt's memory).
+type RowClaim struct {
+	BatchID   string
+	Line      int
+	TokenHash []byte
+	ExpiresAt time.Time
+}
+
+// ClaimResult is what ClaimRows did with one row.
+type ClaimResult struct {
+	Outcome     string
+	Status      string // for ClaimDone: succeeded, failed or canceled
+	Reason      string
+	ReasonClass string // a few values fit for a metric label
+	Reserved    bool   // a number was reserved for the row now
+	// For ClaimInvite: what the invitation email needs.
+	AccountID        string
+	InvitationID     string
+	Identifier       string
+	IdentifierKind   string
+	Firstname        string
+	Lastname         string
+	Language         string
+	OrganizationID   string
+	OrganizationName string
+	Number           string
+}
+
+type claimRow struct {
+	BatchID          string  `db:"batch_id"`
+	Line             int     `db:"line"`
+	Status           string  `db:"status"`
+	AccountID        *string `db:"account_id"`
+	InvitationID     *string `db:"invitation_id"`
+	InvitationState  *string `db:"invitation_state"`
+	Number           string  `db:"number"`
+	Cancel           bool    `db:"cancel"`
+	Invite           bool    `db:"invite"`
+	BatchStatus      string  `db:"batch_status"`
+	OrganizationID   string  `db:"organization_id"`
+	OrganizationName string  `db:"organization_name"`
+	Identifier       string  `db:"identifier"`
+	IdentifierKind   string  `db:"identifier_kind"`
+	Firstname        string  `db:"firstname"`
+	Lastname         string  `db:"lastname"`
+	MultilineNumber  string  `db:"multiline_number"`
+	Language         string  `db:"language"`
+}
+
+// ClaimRows does the database work of many row tasks in one transaction with a fixed number of
+// statements, whatever the number of rows: it creates the accounts, reserves named or free
+// numbers, creates invitations and settles what can be settled. Each row keeps its own
+// outcome: one row's failure never fails another. It returns the ids of batches that have no
+// pending row left after the commit.
+//
+// Rows are locked in (batch, line) order, numbers are taken with SKIP LOCKED, and every
+// guard of the per-row design holds: a settled row is never touched again, a failed row
+// leaves no account and no reservation behind, a number goes to one account.
+func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult, []string, error) {
+	results := make([]ClaimResult, len(claims))
+	var touched []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for i := range results {
+			results[i] = ClaimResult{Outcome: ClaimGone}
+		}
+		return claimRows(ctx, tx, claims, results, &touched)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	settled, err := s.settledBatches(ctx, touched)
+	return results, settled, err
+}
+
+func claimRows(ctx context.Context, tx *sqlx.Tx, claims []RowClaim, results []ClaimResult, touched *[]string) error {
+	batchIDs, lines := make([]string, len(claims)), make([]int64, len(claims))
+	index := make(map[rowKey]int, len(claims))
+	for i, c := range claims {
+		batchIDs[i], lines[i] = c.BatchID, int64(c.Line)
+		index[rowKey{c.BatchID, c.Line}] = i
+	}
+	const qload = `SELECT r.batch_id, r.line, r.status, r.account_id, r.invitation_id, r.number,
+			i.state AS invitation_state, b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
+			b.status AS batch_status, b.organization_id, o.name AS organization_name, r.identifier,
+			r.identifier_kind, r.firstname, r.lastname, r.multiline_number, r.language
+		FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
+		JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
+		JOIN batches b ON b.id = r.batch_id
+		JOIN organizations o ON o.id = b.organization_id
+		LEFT JOIN invitations i ON i.id = r.invitation_id
+		ORDER BY r.batch_id, r.line
+		FOR UPDATE OF r`
+	var rows []claimRow
+	if err := tx.SelectContext(ctx, &rows, qload, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+		return fmt.Errorf("lock rows: %w", mapErr(err))
+	}
+
+	var (
+		create   []claimRow // rows that get an account now
+		settle   settlement
+		rotate   rotation
+		queued   []string
+		byRowKey = map[rowKey]claimRow{}
+	)
+	for _, r := range rows {
+		i := index[rowKey{r.BatchID, r.Line}]
+		byRowKey[rowKey{r.BatchID, r.Line}] = r
+		if !slices.Contains(*touched, r.BatchID) {
+			*touched = append(*touched, r.BatchID)
+		}
+		if r.BatchStatus == BatchQueued && !slices.Contains(queued, r.BatchID) {
+			queued = append(queued, r.BatchID)
+		}
+		switch {
+		case r.Status != RowPending:
+			results[i] = ClaimResult{Outcome: ClaimSettled}
+		case r.AccountID != nil && r.InvitationID != nil && r.InvitationState != nil && *r.InvitationState == "pending":
+			// An earlier attempt created the account; resume at the invitation.
+			rotate.add(*r.InvitationID, claims[i].TokenHash, claims[i].ExpiresAt)
+			results[i] = inviteResult(r, *r.AccountID, *r.InvitationID, r.Number)
+		case r.AccountID != nil:
+			// Cannot happen through ClaimRows (an Import row settles with its account);
+			// settle it rather than leave the batch waiting.
+			settle.add(r.BatchID, r.Line, RowSucceeded, "")
+			results[i] = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none"}
+		case r.Cancel:
+			settle.add(r.BatchID, r.Line, RowCanceled, canceledReason)
+			results[i] = ClaimResult{Outcome: ClaimDone, Status: RowCanceled, Reason: canceledReason, ReasonClass: "canceled"}
+		default:
+			create = append(create, r)
+		}
+	}
+
+	if len(create) > 0 {
+		if err := createAccounts(ctx, tx, create, claims, index, results, &settle); err != nil {
+			return err
+		}
+	}
+	if err := rotate.exec(ctx, tx); err != nil {
+		return err
+	}
+	if err := settle.exec(ctx, tx); err != nil {
+		return err
+	}
+	if len(queued) > 0 {
+		const q = `UPDATE batches SET status = 'processing', started_at = now() WHERE id = ANY($1::uuid[]) AND status = 'queued'`
+		if _, err := tx.ExecContext(ctx, q, pq.Array(queued)); err != nil {
+			return fmt.Errorf("start batches: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+type rowKey struct {
+	batchID string
+	line    int
+}
+
+func inviteResult(r claimRow, accountID, invitationID, number string) ClaimResult {
+	return ClaimResult{Outcome: ClaimInvite, AccountID: accountID, InvitationID: invitationID,
+		Identifier: r.Identifier, IdentifierKind: r.IdentifierKind, Firstname: r.Firstname, Lastname: r.Lastname,
+		Language: r.Language, OrganizationID: r.OrganizationID, OrganizationName: r.OrganizationName, Number: number}
+}
+
+// createAccounts inserts the accounts of rows, reserves their numbers and creates their
+// invitations, failing (and undoing) the rows that cannot have what they ask for.
+func createAccounts(ctx context.Context, tx *sqlx.Tx, rows []claimRow, claims []RowClaim, index map[rowKey]int, results []ClaimResult, settle *settlement) error {
+	batchIDs, lines := make([]string, len(rows)), make([]int64, len(rows))
+	for i, r := range rows {
+		batchIDs[i], lines[i] = r.BatchID, int64(r.Line)
+	}
+	// ON CONFLICT DO NOTHING: an identifier that has an account (from an earlier batch, or
+	// an earlier row of this statement) yields no id, and that row fails.
+	const qacc = `INSERT INTO accounts (organization_id, permission_group_id, identifier, identifier_kind,
+			firstname, lastname, social_messaging, monitor_calls, monitor_sms, forwarding_number,
+			restrict_incoming_social_messaging, language, batch_id, batch_line)
+		SELECT b.organization_id, b.permission_group_id, r.identifier, r.identifier_kind, r.firstname,
+			r.lastname, r.social_messaging, r.monitor_calls, r.monitor_sms, r.forwarding_number,
+			r.restrict_incoming_social_messaging, r.language, r.batch_id, r.line
+		FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(batch_id, line, ord)
+		JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
+		JOIN batches b ON b.id = r.batch_id
+		ORDER BY k.ord
+		ON CONFLICT (identifier) DO NOTHING
+		RETURNING id, batch_id, batch_line`
+	var created []struct {
+		ID      string `db:"id"`
+		BatchID string `db:"batch_id"`
+		Line    int    `db:"batch_line"`
+	}
+	if err := tx.SelectContext(ctx, &created, qacc, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+		return fmt.Errorf("insert accounts: %w", mapErr(err))
+	}
+	accountOf := make(map[rowKey]string, len(created))
+	for _, c := range created {
+		accountOf[rowKey{c.BatchID, c.Line}] = c.ID
+	}
+
+	type pending struct {
+		row     claimRow
+		account string
+		number  string
+	}
+	var ok []*pending
+	failed := map[rowKey]string{} // row -> reason
+	var named, namedAccounts, namedOrgs []string
+	anyByOrg := map[string][]*pending{}
+	var orgOrder []string
+	for _, r := range rows {
+		k := rowKey{r.BatchID, r.Line}
+		acc, has := accountOf[k]
+		if !has {
+			failed[k] = fmt.Sprintf("an account for %s already exists", r.Identifier)
+			continue
+		}
+		p := &pending{row: r, account: acc}
+		ok = append(ok, p)
+		switch {
+		case r.MultilineNumber != "":
+			named = append(named, r.MultilineNumber)
+			namedAccounts = append(namedAccounts, acc)
+			namedOrgs = append(namedOrgs, r.OrganizationID)
+		case r.Invite:
+			if _, seen := anyByOrg[r.OrganizationID]; !seen {
+				orgOrder = append(orgOrder, r.OrganizationID)
+			}
+			anyByOrg[r.OrganizationID] = append(anyByOrg[r.OrganizationID], p)
+		}
+	}
+
+	gotNumber := map[string]string{} // account -> number
+	if len(named) > 0 {
+		const q = `UPDATE numbers n SET state = 'reserved', account_id = u.account_id, updated_at = now()
+			FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS u(e164, account_id, organization_id)
+			WHERE n.e164 = u.e164 AND n.organization_id = u.organization_id AND n.state = 'available'
+			RETURNING n.e164, n.account_id`
+		if err := reserveInto(ctx, tx, gotNumber, q, pq.Array(named), pq.Array(namedAccounts), pq.Array(namedOrgs)); err != nil {
+			return fmt.Errorf("reserve named numbers: %w", err)
+		}
+	}
+	for _, org := range orgOrder {
+		ps := anyByOrg[org]
+		accounts := make([]string, len(ps))
+		for i, p := range ps {
+			accounts[i] = p.account
+		}
+		// SKIP LOCKED: concurrent flushes each take different free numbers instead of
+		// queueing on the same ones; the partial index keeps the pick short however
+		// drained the pool is.
+		const q = `WITH picked AS (
+				SELECT e164, row_number() OVER (ORDER BY e164) AS k FROM (
+					SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
+					ORDER BY e164 LIMIT $2 FOR UPDATE SKIP LOCKED) free
+			)
+			UPDATE numbers n SET state = 'reserved', account_id = a.account_id, updated_at = now()
+			FROM picked JOIN unnest($3::uuid[]) WITH ORDINALITY AS a(account_id, k) ON a.k = picked.k
+			WHERE n.e164 = picked.e164
+			RETURNING n.e164, n.account_id`
+		if err := reserveInto(ctx, tx, gotNumber, q, org, len(accounts), pq.Array(accounts)); err != nil {
+			return fmt.Errorf("reserve free numbers: %w", err)
+		}
+	}
+
+	why := map[string]map[string]string{} // organization -> number -> why not
+	var undo []string
+	var keep []*pending
+	for _, p := range ok {
+		k := rowKey{p.row.BatchID, p.row.Line}
+		p.number = gotNumber[p.account]
+		switch {
+		case p.row.MultilineNumber != "" && p.number == "":
+			org := p.row.OrganizationID
+			if why[org] == nil {
+				w, err := numberAvailability(ctx, tx, org, named)
+				if err != nil {
+					return err
+				}
+				why[org] = w
+			}
+			reason := why[org][p.row.MultilineNumber]
+			if reason == "" {
+				reason = "is reserved, not Available"
+			}
+			failed[k] = fmt.Sprintf("multiline_number %s %s", p.row.MultilineNumber, reason)
+			undo = append(undo, p.account)
+		case p.row.Invite && p.row.MultilineNumber == "" && p.number == "":
+			failed[k] = "no number available in this organization"
+			undo = append(undo, p.account)
+		default:
+			keep = append(keep, p)
+		}
+	}
+	if len(undo) > 0 {
+		// A failed row leaves nothing behind: re-uploading it later is safe.
+		const q = `DELETE FROM accounts WHERE id = ANY($1::uuid[])`
+		if _, err := tx.ExecContext(ctx, q, pq.Array(undo)); err != nil {
+			return fmt.Errorf("undo accounts: %w", mapErr(err))
+		}
+	}
+	for k, reason := range failed {
+		settle.add(k.batchID, k.line, RowFailed, reason)
+		results[index[k]] = ClaimResult{Outcome: ClaimDone, Status: RowFailed, Reason: reason, ReasonClass: reasonClass(reason)}
+	}
+
+	// Invitations for the Import & Invite rows that kept their account.
+	var invAccounts []string
+	var invHashes [][]byte
+	var invExpiry []time.Time
+	for _, p := range keep {
+		if p.row.Invite {
+			c := claims[index[rowKey{p.row.BatchID, p.row.Line}]]
+			invAccounts = append(invAccounts, p.account)
+			invHashes = append(invHashes, c.TokenHash)
+			invExpiry = append(invExpiry, c.ExpiresAt)
+		}
+	}
+	invitationOf := map[string]string{}
+	if len(invAccounts) > 0 {
+		const q = `INSERT INTO invitations (account_id, token_hash, expires_at)
+			SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::timestamptz[])
+			RETURNING id, account_id`
+		var invs []struct {
+			ID        string `db:"id"`
+			AccountID string `db:"account_id"`
+		}
+		if err := tx.SelectContext(ctx, &invs, q, pq.Array(invAccounts), pq.ByteaArray(invHashes), pq.Array(invExpiry)); err != nil {
+			return fmt.Errorf("insert invitations: %w", mapErr(err))
+		}
+		for _, inv := range invs {
+			invitationOf[inv.AccountID] = inv.ID
+		}
+	}
+
+	var ub, ua, un, ui []string
+	var ul []int64
+	var us []bool
+	for _, p := range keep {
+		k := rowKey{p.row.BatchID, p.row.Line}
+		inv := invitationOf[p.account]
+		ub, ul, ua, un, ui = append(ub, k.batchID), append(ul, int64(k.line)), append(ua, p.account), append(un, p.number), append(ui, inv)
+		us = append(us, !p.row.Invite)
+		r := &results[index[k]]
+		r.Reserved = p.number != ""
+		if p.row.Invite {
+			*r = inviteResult(p.row, p.account, inv, p.number)
+			r.Reserved = p.number != ""
+		} else {
+			*r = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
+		}
+	}
+	if len(keep) > 0 {
+		const q = `UPDATE batch_rows r SET account_id = u.account_id, number = u.number,
+				invitation_id = NULLIF(u.invitation_id, '')::uuid,
+				status = CASE WHEN u.settle THEN 'succeeded' ELSE r.status END,
+				settled_at = CASE WHEN u.settle THEN now() ELSE r.settled_at END
+			FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::bool[])
+				AS u(batch_id, line, account_id, number, invitation_id, settle)
+			WHERE r.batch_id = u.batch_id AND r.line = u.line`
+		if _, err := tx.ExecContext(ctx, q, pq.Array(ub), pq.Array(ul), pq.Array(ua), pq.Array(un), pq.Array(ui), pq.Array(us)); err != nil {
+			return fmt.Errorf("update rows: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+func reserveInto(ctx context.Context, tx *sqlx.Tx, into map[string]string, q string, args ...any) error {
+	var got []struct {
+		E164      string `db:"e164"`
+		AccountID string `db:"account_id"`
+	}
+	if err := tx.SelectContext(ctx, &got, q, args...); err != nil {
+		return mapErr(err)
+	}
+	for _, g := range got {
+		into[g.AccountID] = g.E164
+	}
+	return nil
+}
+
+// settlement collects rows to settle with one statement.
+type settlement struct {
+	batchIDs, statuses, reasons []string
+	lines                       []int64
+}
+
+func (s *settlement) add(batchID string, line int, status, reason string) {
+	s.batchIDs, s.lines = append(s.batchIDs, batchID), append(s.lines, int64(line))
+	s.statuses, s.reasons = append(s.statuses, status), append(s.reasons, reason)
+}
+
+func (s *settlement) exec(ctx context.Context, tx *sqlx.Tx) error {
+	if len(s.batchIDs) == 0 {
+		return nil
+	}
+	const q = `UPDATE batch_rows r SET status = u.status, reason = u.reason, settled_at = now()
+		FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS u(batch_id, line, status, reason)
+		WHERE r.batch_id = u.batch_id AND r.line = u.line AND r.status = 'pending'`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(s.batchIDs), pq.Array(s.lines), pq.Array(s.statuses), pq.Array(s.reasons)); err != nil {
+		return fmt.Errorf("settle rows: %w", mapErr(err))
+	}
+	return nil
+}
+
+// rotation collects pending invitations whose token is replaced.
+type rotation struct {
+	ids     []string
+	hashes  [][]byte
+	expires []time.Time
+}
+
+func (r *rotation) add(id string, hash []byte, expires time.Time) {
+	r.ids, r.hashes, r.expires = append(r.ids, id), append(r.hashes, hash), append(r.expires, expires)
+}
+
+func (r *rotation) exec(ctx context.Context, tx *sqlx.Tx) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	const q = `UPDATE invitations i SET token_hash = u.token_hash, expires_at = u.expires_at
+		FROM unnest($1::uuid[], $2::bytea[], $3::timestamptz[]) AS u(id, token_hash, expires_at)
+		WHERE i.id = u.id AND i.state = 'pending'`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(r.ids), pq.ByteaArray(r.hashes), pq.Array(r.expires)); err != nil {
+		return fmt.Errorf("rotate invitation tokens: %w", mapErr(err))
+	}
+	return nil
+}
+
+// settledBatches returns those of ids with no pending row. It runs after the commit that
+// settled rows: two flushes settling a batch's last rows at once each see the other's work
+// once both have committed, so at least one of them finds the batch settled.
+func (s *Store) settledBatches(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	const q = `SELECT b.id FROM unnest($1::uuid[]) AS b(id)
+		WHERE NOT EXISTS (SELECT 1 FROM batch_rows r WHERE r.batch_id = b.id AND r.status = 'pending')`
+	var out []string
+	if err := s.db.SelectContext(ctx, &out, q, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("settled batches: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// reasonClass groups row failure reasons into a few values fit for a metric label.
+func reasonClass(reason string) string {
+	switch {
+	case reason == "":
+		return "none"
+	case reason == "no number available in this organization":
+		return "no_number"
+	case len(reason) > 16 && reason[:16] == "multiline_number":
+		return "number_unavailable"
+	case len(reason) > 14 && reason[:14] == "an account for":
+		return "account_exists"
+	default:
+		return "other"
+	}
+}
+
+// InvitationOutcome is the result of sending one row's invitation.
+type InvitationOutcome struct {
+	BatchID      string
+	Line         int
+	InvitationID string
+	Sent         bool
+	Reason       string // why it was not delivered, when not Sent
+}
+
+// RecordInvitations records many rows' invitation outcomes in one statement: a delivered
+// invitation is sent and its account invited; a refused one is failed with the server's
+// reason. Either way the row succeeded (its account exists) and settles. It returns the ids
+// of batches with no pending row left after the commit.
+func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutcome) ([]string, error) {
+	n := len(outcomes)
+	batchIDs, invIDs, reasons := make([]string, n), make([]string, n), make([]string, n)
+	lines, sent := make([]int64, n), make([]bool, n)
+	var touched []string
+	for i, o := range outcomes {
+		batchIDs[i], lines[i], invIDs[i], sent[i], reasons[i] = o.BatchID, int64(o.Line), o.InvitationID, o.Sent, o.Reason
+		if !slices.Contains(touched, o.BatchID) {
+			touched = append(touched, o.BatchID)
+		}
+	}
+	const q = `WITH u AS (
+			SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::bool[], $5::text[])
+				AS u(batch_id, line, invitation_id, sent, reason)
+		), inv AS (
+			UPDATE invitations i SET state = CASE WHEN u.sent THEN 'sent' ELSE 'failed' END,
+				sent_at = CASE WHEN u.sent THEN now() END, failure_reason = u.reason,
+				attempts = i.attempts + 1
+			FROM u WHERE i.id = u.invitation_id AND i.state = 'pending'
+			RETURNING i.account_id, u.sent
+		), acc AS (
+			UPDATE accounts a SET status = 'invited' FROM inv
+			WHERE a.id = inv.account_id AND inv.sent AND a.status = 'not_invited'
+		)
+		UPDATE batch_rows r SET status = 'succeeded', settled_at = now(),
+			invitation = CASE WHEN u.sent THEN 'sent' ELSE 'failed' END,
+			reason = CASE WHEN u.sent THEN '' ELSE 'account created; invitation not delivered: ' || u.reason END
+		FROM u WHERE r.batch_id = u.batch_id AND r.line = u.line AND r.status = 'pending'`
+	if _, err := s.db.ExecContext(ctx, q, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
+		pq.Array(sent), pq.Array(reasons)); err != nil {
+		return nil, fmt.Errorf("record invitations: %w", mapErr(err))
+	}
+	return s.settledBatches(ctx, touched)
+}
