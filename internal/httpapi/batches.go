@@ -20,7 +20,8 @@ import (
 // batchJSON is a batch as the API shows it.
 type batchJSON struct {
 	store.Batch
-	ReportURL *string `json:"report_url"`
+	ReportURL *string  `json:"report_url"`
+	Notices   []string `json:"notices,omitempty"` // about the file, on upload only
 }
 
 func (s *Server) batchJSON(b store.Batch) batchJSON {
@@ -110,7 +111,9 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		s.metrics.EnqueueErrors.WithLabelValues("batch").Inc()
 		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
 	}
-	writeJSON(w, http.StatusAccepted, s.batchJSON(b))
+	out := s.batchJSON(b)
+	out.Notices = file.Notices
+	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -34,7 +35,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Open connects to PostgreSQL at url and checks that it answers.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	db, err := sqlx.Open("postgres", DriverURL(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -48,6 +49,22 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return db, nil
+}
+
+// DriverURL adds the driver settings the service relies on to a database URL, unless the
+// URL sets them: binary_parameters=yes makes lib/pq send a query with parameters in one
+// round trip instead of two, which halves the latency of every statement.
+func DriverURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return raw // a key=value DSN or garbage: lib/pq reports what is wrong with it
+	}
+	q := u.Query()
+	if !q.Has("binary_parameters") {
+		q.Set("binary_parameters", "yes")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Ping checks that the database answers.

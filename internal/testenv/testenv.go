@@ -60,7 +60,7 @@ func DB(t testing.TB) (*sqlx.DB, string) {
 		t.Fatalf("create test database: %v", err)
 	}
 	dbURL := withDatabase(AdminURL(), name)
-	db, err := sqlx.Open("postgres", dbURL)
+	db, err := sqlx.Open("postgres", store.DriverURL(dbURL))
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}

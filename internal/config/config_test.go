@@ -1,0 +1,69 @@
+package config
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"DATABASE_URL", c.DatabaseURL, "postgres://localhost:5432/multiline?sslmode=disable"},
+		{"REDIS_URL", c.RedisURL, "redis://localhost:6379/0"},
+		{"SMTP_URL", c.SMTPURL, "smtp://localhost:1025"},
+		{"MAIL_FROM", c.MailFrom, "MultiLine <no-reply@localhost>"},
+		{"API_ADDR", c.APIAddr, ":8080"},
+		{"WORKER_ADDR", c.WorkerAddr, ":9091"},
+		{"PUBLIC_URL", c.PublicURL, "http://localhost:8080"},
+		{"LOG_LEVEL", c.LogLevel.String(), "info"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if c.WorkerConcurrency != runtime.NumCPU()*4 {
+		t.Errorf("WORKER_CONCURRENCY: got %d, want %d", c.WorkerConcurrency, runtime.NumCPU()*4)
+	}
+	if c.MaxUploadBytes != 5<<20 || c.InvitationTTL != 7*24*time.Hour {
+		t.Errorf("got max upload %d, invitation TTL %s", c.MaxUploadBytes, c.InvitationTTL)
+	}
+}
+
+func TestBadValuesSayWhatIsWrong(t *testing.T) {
+	cases := map[string]string{
+		"WORKER_CONCURRENCY": "lots",
+		"LOG_LEVEL":          "loud",
+		"INVITATION_TTL":     "a week",
+	}
+	for key, val := range cases {
+		_, err := Parse(func(k string) string {
+			if k == key {
+				return val
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%q: got %v, want an error naming %s", key, val, err, key)
+		}
+	}
+}
+
+func TestRedactMasksPasswords(t *testing.T) {
+	cases := map[string]string{
+		"smtp://user:secret@mail.example:587":             "smtp://user:xxxxx@mail.example:587",
+		"postgres://app:pw@db:5432/x?sslmode=disable":     "postgres://app:xxxxx@db:5432/x?sslmode=disable",
+		"redis://localhost:6379/0":                        "redis://localhost:6379/0",
+		"postgres://db/x?password=hunter2&sslmode=verify": "postgres://db/x?password=xxxxx&sslmode=verify",
+	}
+	for in, want := range cases {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q): got %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/multiline/onboarding/internal/stacktest"
+)
+
+// countStored returns how many batches and rows the database holds.
+func countStored(t *testing.T, s *stacktest.Stack) (batches, rows int) {
+	t.Helper()
+	if err := s.DB.Get(&batches, `SELECT count(*) FROM batches`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.Get(&rows, `SELECT count(*) FROM batch_rows`); err != nil {
+		t.Fatal(err)
+	}
+	return batches, rows
+}
+
+func TestUploadRefusesBadFilesAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	header := "firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms\r\n"
+	big := bytes.Repeat([]byte("x"), 6<<20)
+	cases := []struct {
+		name   string
+		file   []byte
+		fields map[string]string
+		group  string
+		status int
+		code   string
+	}{
+		{"1001 rows", stacktest.CSV("acme.test", 0, 1001), nil, group, 422, "too_many_rows"},
+		{"header only", []byte(header), nil, group, 422, "no_rows"},
+		{"empty file", []byte{}, nil, group, 422, "empty_file"},
+		{"missing mandatory column", []byte("firstname,email address or device,social_messaging,monitor_calls\r\nA,a@x.test,No,auto\r\n"), nil, group, 422, "missing_columns"},
+		{"an Excel workbook", append([]byte("PK\x03\x04"), bytes.Repeat([]byte{0, 1, 2}, 100)...), nil, group, 415, "xlsx_not_csv"},
+		{"binary", bytes.Repeat([]byte{0, 0xff, 0x10, 0}, 100), nil, group, 415, "not_text"},
+		{"over the size limit", big, nil, group, 413, "too_large"},
+		{"no file", nil, nil, group, 400, "file_missing"},
+		{"no permission group", stacktest.CSV("acme.test", 0, 1), nil, "", 400, "permission_group_missing"},
+		{"unknown permission group", stacktest.CSV("acme.test", 0, 1), nil, "00000000-0000-0000-0000-000000000000", 422, "unknown_permission_group"},
+		{"invite not a boolean", stacktest.CSV("acme.test", 0, 1), map[string]string{"invite": "sure"}, group, 400, "invalid_invite"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := s.Upload(s.RootToken, org, c.group, c.file, c.fields)
+			if got.Status != c.status || got.ErrorCode(t) != c.code {
+				t.Errorf("got %d %s, want %d %s", got.Status, got.Body, c.status, c.code)
+			}
+		})
+	}
+	if b, r := countStored(t, s); b != 0 || r != 0 {
+		t.Errorf("refused uploads stored %d batches and %d rows", b, r)
+	}
+	got := s.Upload(s.RootToken, org, group, stacktest.CSV("acme.test", 0, 1001), nil)
+	if !strings.Contains(string(got.Body), "1000") {
+		t.Errorf("the 1001-row message does not state the limit: %s", got.Body)
+	}
+}
+
+func TestDryRunValidatesAgainstTheOrganization(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 3)
+	s.Org("Other", 100, 1)
+	file := "firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms\r\n" +
+		"Note: delete this line before uploading,,,,,,\r\n" +
+		"Ann,A,ann@acme.test,Yes,+15550000001,auto,on\r\n" +
+		"Bob,B,bob@acme.test,No,+15550000100,auto,on\r\n" + // another org's number
+		"Cy,C,cy@acme.test,No,,on,on\r\n" // bad monitor_calls
+	got := s.Upload(s.RootToken, org, group, []byte(file), map[string]string{"dry_run": "true"})
+	var res struct {
+		Total, Valid, Invalid int
+		NoteLine              int `json:"note_line"`
+		Notices               []string
+		Errors                []struct {
+			Row     int
+			Column  string
+			Message string
+		}
+	}
+	got.JSON(t, &res)
+	if got.Status != 200 || res.Total != 3 || res.Valid != 1 || res.Invalid != 2 || res.NoteLine != 2 {
+		t.Fatalf("got %d %s, want 200 with 3 rows, 1 valid, note line 2", got.Status, got.Body)
+	}
+	want := map[int]string{
+		4: "row 4, multiline_number: +15550000100 is allocated to another organization",
+		5: `row 5, monitor_calls: "on" is not one of auto, off`,
+	}
+	for _, e := range res.Errors {
+		if w, ok := want[e.Row]; !ok || e.Message != w {
+			t.Errorf("error %+v, want %q", e, want[e.Row])
+		}
+		delete(want, e.Row)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing errors: %v", want)
+	}
+	if len(res.Notices) == 0 {
+		t.Errorf("the response does not say the Note line was skipped")
+	}
+	if b, r := countStored(t, s); b != 0 || r != 0 {
+		t.Errorf("dry run stored %d batches and %d rows", b, r)
+	}
+}
+
+func TestUploadStoresInvalidRowsAsFailed(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 3)
+	file := "email address or device,social_messaging,monitor_calls,monitor_sms\r\n" +
+		"ok@acme.test,No,auto,on\r\n" +
+		"bad@acme.test,Maybe,auto,on\r\n"
+	got := s.Upload(s.RootToken, org, group, []byte(file), nil)
+	if got.Status != http.StatusAccepted {
+		t.Fatalf("got %d %s, want 202", got.Status, got.Body)
+	}
+	var b struct {
+		ID     string
+		Total  int
+		Failed int
+		Status string
+	}
+	got.JSON(t, &b)
+	if b.Total != 2 || b.Failed != 1 || b.Status != "queued" {
+		t.Errorf("got %+v, want 2 rows, 1 already failed, queued", b)
+	}
+	var reason string
+	s.DB.Get(&reason, `SELECT reason FROM batch_rows WHERE line = 3`)
+	if reason != `row 3, social_messaging: "Maybe" is not one of Yes, No` {
+		t.Errorf("stored reason %q", reason)
+	}
+	var tasks int
+	for _, line := range []int{2, 3} {
+		if _, err := s.Inspector.GetTaskInfo(s.Queues.Rows(), fmt.Sprintf("row:%s:%d", b.ID, line)); err == nil {
+			tasks++
+		}
+	}
+	if tasks != 1 {
+		t.Errorf("got %d row tasks enqueued, want 1 (the valid row)", tasks)
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	plain, _ := s.Org("Plain", 0, 0)
+	var social struct{ ID string }
+	s.Do("POST", "/v1/organizations", s.RootToken, map[string]any{"name": "Social", "social_messaging": true}).JSON(t, &social)
+	for _, c := range []struct {
+		org      string
+		restrict bool
+	}{{plain, false}, {social.ID, true}} {
+		got := s.Do("GET", "/v1/organizations/"+c.org+"/accounts/template.csv", s.RootToken, nil)
+		lines := strings.Split(string(got.Body), "\r\n")
+		if got.Status != 200 || !strings.HasPrefix(got.Header.Get("Content-Type"), "text/csv") || len(lines) < 2 {
+			t.Fatalf("got %d %q", got.Status, got.Body)
+		}
+		if !strings.HasPrefix(lines[0], "firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms,forwarding_number") {
+			t.Errorf("header %q", lines[0])
+		}
+		if has := strings.Contains(lines[0], "restrict_incoming_social_messaging"); has != c.restrict {
+			t.Errorf("restrict column present: got %v, want %v", has, c.restrict)
+		}
+		if !strings.HasPrefix(strings.TrimLeft(lines[1], `"`), "Note") {
+			t.Errorf("second line is not the Note line: %q", lines[1])
+		}
+	}
+}
