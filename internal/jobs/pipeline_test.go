@@ -429,3 +429,38 @@ func TestWorkerStoppedMidBatch(t *testing.T) {
 	}
 	checkInvariants(t, s)
 }
+
+// TestReconcilerEnqueuesABatchNeverEnqueued stores a batch the way the api does, as if the
+// api died between its commit and its enqueue.
+func TestReconcilerEnqueuesABatchNeverEnqueued(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	b, pending, err := s.Store.CreateBatch(context.Background(), store.NewBatch{OrganizationID: org,
+		PermissionGroupID: group, UploadedBy: "root@test.example", Invite: true},
+		[]store.NewRow{
+			{Line: 2, RawIdentifier: "a@acme.test", Identifier: "a@acme.test", IdentifierKind: "email", MonitorCalls: "auto", MonitorSMS: "on"},
+			{Line: 3, RawIdentifier: "b@acme.test", Identifier: "b@acme.test", IdentifierKind: "email", MonitorCalls: "off", MonitorSMS: "off"},
+		})
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("create batch: %v, pending %v", err, pending)
+	}
+	s.StartWorker(2)
+	time.Sleep(200 * time.Millisecond)
+	if got, _ := s.Store.Batch(context.Background(), b.ID); got.Processed != 0 {
+		t.Fatalf("rows settled before anything was enqueued: %+v", got)
+	}
+	if err := s.Reconciler().Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if done := s.WaitBatch(b.ID, 20*time.Second); done.Succeeded != 2 {
+		t.Errorf("got %+v, want 2 succeeded", done)
+	}
+	// A second pass over a finished batch does nothing.
+	if err := s.Reconciler().Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.SMTP.Messages()); n != 2 {
+		t.Errorf("got %d emails, want 2", n)
+	}
+}
