@@ -85,7 +85,7 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult
 		for i := range results {
 			results[i] = ClaimResult{Outcome: ClaimGone}
 		}
-		return claimRows(ctx, tx, claims, results, &touched)
+		return claimRows(ctx, ptx{tx: tx, s: s}, claims, results, &touched)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -94,7 +94,7 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult
 	return results, settled, err
 }
 
-func claimRows(ctx context.Context, tx *sqlx.Tx, claims []RowClaim, results []ClaimResult, touched *[]string) error {
+func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimResult, touched *[]string) error {
 	batchIDs, lines := make([]string, len(claims)), make([]int64, len(claims))
 	index := make(map[rowKey]int, len(claims))
 	for i, c := range claims {
@@ -186,7 +186,7 @@ func inviteResult(r claimRow, accountID, invitationID, number string) ClaimResul
 
 // createAccounts inserts the accounts of rows, reserves their numbers and creates their
 // invitations, failing (and undoing) the rows that cannot have what they ask for.
-func createAccounts(ctx context.Context, tx *sqlx.Tx, rows []claimRow, claims []RowClaim, index map[rowKey]int, results []ClaimResult, settle *settlement) error {
+func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowClaim, index map[rowKey]int, results []ClaimResult, settle *settlement) error {
 	batchIDs, lines := make([]string, len(rows)), make([]int64, len(rows))
 	for i, r := range rows {
 		batchIDs[i], lines[i] = r.BatchID, int64(r.Line)
@@ -293,7 +293,7 @@ func createAccounts(ctx context.Context, tx *sqlx.Tx, rows []claimRow, claims []
 		case p.row.MultilineNumber != "" && p.number == "":
 			org := p.row.OrganizationID
 			if why[org] == nil {
-				w, err := numberAvailability(ctx, tx, org, named)
+				w, err := numberAvailability(ctx, tx.tx, org, named)
 				if err != nil {
 					return err
 				}
@@ -385,7 +385,12 @@ func createAccounts(ctx context.Context, tx *sqlx.Tx, rows []claimRow, claims []
 	return nil
 }
 
-func reserveInto(ctx context.Context, tx *sqlx.Tx, into map[string]string, q string, args ...any) error {
+// selecter is what reserveInto needs: a transaction, prepared (ptx) or not (*sqlx.Tx).
+type selecter interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+func reserveInto(ctx context.Context, tx selecter, into map[string]string, q string, args ...any) error {
 	var got []struct {
 		E164      string `db:"e164"`
 		AccountID string `db:"account_id"`
@@ -410,7 +415,7 @@ func (s *settlement) add(batchID string, line int, status, reason string) {
 	s.statuses, s.reasons = append(s.statuses, status), append(s.reasons, reason)
 }
 
-func (s *settlement) exec(ctx context.Context, tx *sqlx.Tx) error {
+func (s *settlement) exec(ctx context.Context, tx ptx) error {
 	if len(s.batchIDs) == 0 {
 		return nil
 	}
@@ -434,7 +439,7 @@ func (r *rotation) add(id string, hash []byte, expires time.Time) {
 	r.ids, r.hashes, r.expires = append(r.ids, id), append(r.hashes, hash), append(r.expires, expires)
 }
 
-func (r *rotation) exec(ctx context.Context, tx *sqlx.Tx) error {
+func (r *rotation) exec(ctx context.Context, tx ptx) error {
 	if len(r.ids) == 0 {
 		return nil
 	}
@@ -456,8 +461,12 @@ func (s *Store) settledBatches(ctx context.Context, ids []string) ([]string, err
 	}
 	const q = `SELECT b.id FROM unnest($1::uuid[]) AS b(id)
 		WHERE NOT EXISTS (SELECT 1 FROM batch_rows r WHERE r.batch_id = b.id AND r.status = 'pending')`
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	if err := s.db.SelectContext(ctx, &out, q, pq.Array(ids)); err != nil {
+	if err := st.SelectContext(ctx, &out, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("settled batches: %w", mapErr(err))
 	}
 	return out, nil
@@ -520,7 +529,11 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 			invitation = CASE WHEN u.sent THEN 'sent' ELSE 'failed' END,
 			reason = CASE WHEN u.sent THEN '' ELSE 'account created; invitation not delivered: ' || u.reason END
 		FROM u WHERE r.batch_id = u.batch_id AND r.line = u.line AND r.status = 'pending'`
-	if _, err := s.db.ExecContext(ctx, q, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.ExecContext(ctx, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
 		pq.Array(sent), pq.Array(reasons)); err != nil {
 		return nil, fmt.Errorf("record invitations: %w", mapErr(err))
 	}

@@ -24,7 +24,8 @@ var (
 
 // Store runs the service's queries against PostgreSQL.
 type Store struct {
-	db *sqlx.DB
+	db    *sqlx.DB
+	stmts statements
 }
 
 // New returns a Store using db.
