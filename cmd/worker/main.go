@@ -73,6 +73,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	m := metrics.NewWorker(reg)
 	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
 	st := store.New(db)
+	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	client := jobs.NewClient(aclient, queues)
 	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL}, st, mail, client, m, log)
 

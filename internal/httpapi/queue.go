@@ -8,4 +8,5 @@ import "context"
 type Queue interface {
 	EnqueueBatch(ctx context.Context, batchID string, lines []int) error
 	EnqueueFinalize(ctx context.Context, batchID string) error
+	EnqueueInvitations(ctx context.Context, invitationIDs []string) error
 }

@@ -36,6 +36,7 @@ type Server struct {
 	metrics *metrics.API
 	reg     *prometheus.Registry
 	checks  []Check
+	guesses *guessLimiter // activation token misses per client IP, in this process
 }
 
 // New returns the API's handler; reg is served on /metrics and holds the API's metrics.
@@ -48,6 +49,7 @@ func New(cfg Config, st *store.Store, queue Queue, reg *prometheus.Registry, log
 		metrics: metrics.NewAPI(reg),
 		reg:     reg,
 		checks:  checks,
+		guesses: newGuessLimiter(),
 	}
 }
 
@@ -80,6 +82,19 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /v1/batches/{id}", s.authed(s.getBatch, store.PrivAccounts, store.PrivReports))
 	mux.Handle("GET /v1/batches/{id}/report.csv", s.authed(s.batchReport, store.PrivAccounts, store.PrivReports))
 	mux.Handle("POST /v1/batches/{id}/cancel", s.authed(s.cancelBatch, store.PrivAccounts))
+
+	mux.Handle("GET /v1/organizations/{org}/invitation-templates/{language}", s.authed(s.getInvitationTemplate, store.PrivAccounts))
+	mux.Handle("PUT /v1/organizations/{org}/invitation-templates/{language}", s.authed(s.putInvitationTemplate, store.PrivAccounts))
+	mux.Handle("DELETE /v1/organizations/{org}/invitation-templates/{language}", s.authed(s.deleteInvitationTemplate, store.PrivAccounts))
+	mux.Handle("POST /v1/organizations/{org}/invitation-templates/{language}/preview", s.authed(s.previewInvitationTemplate, store.PrivAccounts))
+	mux.Handle("POST /v1/organizations/{org}/invitations/resend", s.authed(s.resendInvitations, store.PrivAccounts))
+	mux.Handle("POST /v1/accounts/move", s.authed(s.moveAccounts, store.PrivAccounts))
+
+	// The invited user's side: the activation token in the path is the credential.
+	mux.Handle("GET /v1/activation/{token}", s.handle(s.getActivation))
+	mux.Handle("POST /v1/activation/{token}", s.handle(s.postActivation))
+	mux.HandleFunc("GET /activate/{token}", s.activatePageGET)
+	mux.HandleFunc("POST /activate/{token}", s.activatePagePOST)
 
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)

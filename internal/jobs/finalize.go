@@ -24,6 +24,10 @@ func (h *Handler) handleFinalize(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("batch canceled; waiting for %d in-flight rows", f.Pending)
 	}
 	if !f.Closed {
+		if f.Batch.FinishedAt != nil {
+			// Finished by an earlier run whose notifications may not all have been enqueued.
+			return h.notifyAdmins(ctx, f.Batch)
+		}
 		return nil
 	}
 	b := f.Batch
@@ -33,5 +37,6 @@ func (h *Handler) handleFinalize(ctx context.Context, t *asynq.Task) error {
 	}
 	log.Info().Str("status", b.Status).Int("total", b.Total).Int("succeeded", b.Succeeded).
 		Int("failed", b.Failed).Int("canceled", b.Canceled).Msg("batch finished")
-	return nil
+	// The batch is complete whatever happens here; a failure retries only the notifying.
+	return h.notifyAdmins(ctx, b)
 }

@@ -34,6 +34,8 @@ type Handler struct {
 	now     func() time.Time
 	claims  *batcher[store.RowClaim, store.ClaimResult]
 	records *batcher[store.InvitationOutcome, struct{}]
+	// templates keeps organizations' invitation templates for a few seconds.
+	templates templateCache
 }
 
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
@@ -72,6 +74,8 @@ func (h *Handler) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeRow, h.handleRow)
 	mux.HandleFunc(TypeFinalize, h.handleFinalize)
+	mux.HandleFunc(TypeInvitation, h.handleInvitation)
+	mux.HandleFunc(TypeNotify, h.handleNotify)
 	return mux
 }
 

@@ -54,6 +54,9 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
 
 // Once makes one pass over the unfinished batches.
 func (r *Reconciler) Once(ctx context.Context) error {
+	if err := r.ReconcileInvitations(ctx); err != nil {
+		return err
+	}
 	batches, err := r.store.UnfinishedBatches(ctx, 500)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -124,27 +123,13 @@ func (h *Handler) record(ctx context.Context, out store.InvitationOutcome) error
 }
 
 func (h *Handler) invitationMessage(res store.ClaimResult, tok string, expires time.Time) (mailer.Message, error) {
-	data := mailer.InvitationData{
-		FirstName:    res.Firstname,
-		LastName:     res.Lastname,
-		Organization: res.OrganizationName,
-		Number:       res.Number,
-		Link:         strings.TrimRight(h.cfg.PublicURL, "/") + "/activate/" + tok,
-		ExpiresAt:    expires,
-		Language:     res.Language,
-	}
-	subject, text, html, err := mailer.RenderInvitation(mailer.DefaultInvitationTemplate(res.Language), data)
-	if err != nil {
-		return mailer.Message{}, err
-	}
-	return mailer.Message{
-		To:        res.Identifier,
-		ToName:    strings.TrimSpace(res.Firstname + " " + res.Lastname),
-		Subject:   subject,
-		Text:      text,
-		HTML:      html,
-		MessageID: "<invitation-" + res.InvitationID + "@multiline>",
-	}, nil
+	// The organization's template is cached for a few seconds (see templateTTL); a miss costs
+	// one query, bounded here as the caller's context does not reach this far.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return h.renderInvitation(ctx, invitationEmail{InvitationID: res.InvitationID, To: res.Identifier,
+		Firstname: res.Firstname, Lastname: res.Lastname, Language: res.Language,
+		OrganizationID: res.OrganizationID, OrganizationName: res.OrganizationName, Number: res.Number}, tok, expires)
 }
 
 // giveUp settles a row whose last attempt failed transiently, so that its batch finishes.

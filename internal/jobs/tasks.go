@@ -14,8 +14,10 @@ import (
 
 // Task types.
 const (
-	TypeRow      = "batch:row"
-	TypeFinalize = "batch:finalize"
+	TypeRow        = "batch:row"
+	TypeFinalize   = "batch:finalize"
+	TypeInvitation = "invitation:send"
+	TypeNotify     = "batch:notify"
 )
 
 // Queues names the Asynq queues; a Prefix keeps deployments (and tests) sharing one Redis apart.
@@ -30,13 +32,21 @@ func (q Queues) Rows() string { return q.Prefix + "rows" }
 // another batch's rows.
 func (q Queues) Finalize() string { return q.Prefix + "finalize" }
 
+// Invitations is the queue of invitation emails sent outside a batch (Resend Invitation).
+func (q Queues) Invitations() string { return q.Prefix + "invitations" }
+
+// Notify is the queue of batch summary emails to administrators.
+func (q Queues) Notify() string { return q.Prefix + "notify" }
+
 // All lists every queue with its Asynq priority weight.
 func (q Queues) All() map[string]int {
-	return map[string]int{q.Finalize(): 6, q.Rows(): 3}
+	return map[string]int{q.Finalize(): 6, q.Invitations(): 4, q.Rows(): 3, q.Notify(): 2}
 }
 
 // Names lists every queue name.
-func (q Queues) Names() []string { return []string{q.Finalize(), q.Rows()} }
+func (q Queues) Names() []string {
+	return []string{q.Finalize(), q.Invitations(), q.Rows(), q.Notify()}
+}
 
 type rowPayload struct {
 	BatchID string `json:"batch_id"`
@@ -70,6 +80,40 @@ func NewFinalizeTask(q Queues, batchID string) *asynq.Task {
 	return asynq.NewTask(TypeFinalize, payload, asynq.TaskID(FinalizeTaskID(batchID)), asynq.Queue(q.Finalize()),
 		asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
 }
+
+type invitationPayload struct {
+	InvitationID string `json:"invitation_id"`
+}
+
+type notifyPayload struct {
+	BatchID   string `json:"batch_id"`
+	Recipient string `json:"recipient"`
+}
+
+// InvitationTaskID is the deterministic task id of one invitation's email: one per account
+// and resend request, since each request creates its own invitation.
+func InvitationTaskID(invitationID string) string { return "invitation:" + invitationID }
+
+// NotifyTaskID is the deterministic task id of a batch's summary email to one recipient.
+func NotifyTaskID(batchID, recipient string) string { return "notify:" + batchID + ":" + recipient }
+
+// NewInvitationTask returns the task that sends pending invitation invitationID.
+func NewInvitationTask(q Queues, invitationID string) *asynq.Task {
+	payload, _ := json.Marshal(invitationPayload{InvitationID: invitationID})
+	return asynq.NewTask(TypeInvitation, payload, asynq.TaskID(InvitationTaskID(invitationID)),
+		asynq.Queue(q.Invitations()), asynq.MaxRetry(rowMaxRetry), asynq.Timeout(time.Minute))
+}
+
+// NewNotifyTask returns the task that emails batch batchID's summary to recipient.
+func NewNotifyTask(q Queues, batchID, recipient string) *asynq.Task {
+	payload, _ := json.Marshal(notifyPayload{BatchID: batchID, Recipient: recipient})
+	return asynq.NewTask(TypeNotify, payload, asynq.TaskID(NotifyTaskID(batchID, recipient)),
+		asynq.Queue(q.Notify()), asynq.MaxRetry(notifyMaxRetry), asynq.Timeout(time.Minute))
+}
+
+// Summary emails retry transient failures this many times (about half an hour with the
+// default backoff) before they are recorded as failed.
+const notifyMaxRetry = 30
 
 func decode[T any](t *asynq.Task) (T, error) {
 	var p T

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -81,7 +82,7 @@ type claimRow struct {
 func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult, []string, error) {
 	results := make([]ClaimResult, len(claims))
 	var touched []string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
 		for i := range results {
 			results[i] = ClaimResult{Outcome: ClaimGone}
 		}
@@ -95,23 +96,36 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult
 }
 
 func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimResult, touched *[]string) error {
-	batchIDs, lines := make([]string, len(claims)), make([]int64, len(claims))
 	index := make(map[rowKey]int, len(claims))
+	keys := make([]rowKey, len(claims))
 	for i, c := range claims {
-		batchIDs[i], lines[i] = c.BatchID, int64(c.Line)
-		index[rowKey{c.BatchID, c.Line}] = i
+		keys[i] = rowKey{c.BatchID, c.Line}
+		index[keys[i]] = i
 	}
+	slices.SortFunc(keys, func(a, b rowKey) int {
+		if c := strings.Compare(a.batchID, b.batchID); c != 0 {
+			return c
+		}
+		return a.line - b.line
+	})
+	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		batchIDs[i], lines[i] = k.batchID, int64(k.line)
+	}
+	// Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the planner from
+	// flattening it): statistics rarely know how many rows a batch has, and a join on
+	// batch_id alone would walk every row of the batch for each key. Keys come sorted, so
+	// rows are locked in (batch, line) order.
 	const qload = `SELECT r.batch_id, r.line, r.status, r.account_id, r.invitation_id, r.number,
 			i.state AS invitation_state, b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
 			b.status AS batch_status, b.organization_id, o.name AS organization_name, r.identifier,
 			r.identifier_kind, r.firstname, r.lastname, r.multiline_number, r.language
 		FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
-		JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
+		CROSS JOIN LATERAL (SELECT * FROM batch_rows
+			WHERE batch_id = k.batch_id AND line = k.line OFFSET 0 FOR UPDATE) r
 		JOIN batches b ON b.id = r.batch_id
 		JOIN organizations o ON o.id = b.organization_id
-		LEFT JOIN invitations i ON i.id = r.invitation_id
-		ORDER BY r.batch_id, r.line
-		FOR UPDATE OF r`
+		LEFT JOIN invitations i ON i.id = r.invitation_id`
 	var rows []claimRow
 	if err := tx.SelectContext(ctx, &rows, qload, pq.Array(batchIDs), pq.Array(lines)); err != nil {
 		return fmt.Errorf("lock rows: %w", mapErr(err))
@@ -165,7 +179,12 @@ func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimRe
 		return err
 	}
 	if len(queued) > 0 {
-		const q = `UPDATE batches SET status = 'processing', started_at = now() WHERE id = ANY($1::uuid[]) AND status = 'queued'`
+		// SKIP LOCKED: never wait here (another flush holding the batch is starting it too),
+		// so that the only batches lock a flush waits for is the pending counter's, taken in
+		// id order.
+		const q = `UPDATE batches SET status = 'processing', started_at = now()
+			WHERE id IN (SELECT id FROM batches WHERE id = ANY($1::uuid[]) AND status = 'queued'
+				ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`
 		if _, err := tx.ExecContext(ctx, q, pq.Array(queued)); err != nil {
 			return fmt.Errorf("start batches: %w", mapErr(err))
 		}
@@ -200,7 +219,7 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 			r.lastname, r.social_messaging, r.monitor_calls, r.monitor_sms, r.forwarding_number,
 			r.restrict_incoming_social_messaging, r.language, r.batch_id, r.line
 		FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(batch_id, line, ord)
-		JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
+		CROSS JOIN LATERAL (SELECT * FROM batch_rows WHERE batch_id = k.batch_id AND line = k.line OFFSET 0) r
 		JOIN batches b ON b.id = r.batch_id
 		ORDER BY k.ord
 		ON CONFLICT (identifier) DO NOTHING
@@ -355,12 +374,13 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 
 	var ub, ua, un, ui []string
 	var ul []int64
-	var us []bool
 	for _, p := range keep {
 		k := rowKey{p.row.BatchID, p.row.Line}
 		inv := invitationOf[p.account]
 		ub, ul, ua, un, ui = append(ub, k.batchID), append(ul, int64(k.line)), append(ua, p.account), append(un, p.number), append(ui, inv)
-		us = append(us, !p.row.Invite)
+		if !p.row.Invite {
+			settle.add(k.batchID, k.line, RowSucceeded, "")
+		}
 		r := &results[index[k]]
 		r.Reserved = p.number != ""
 		if p.row.Invite {
@@ -371,14 +391,14 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 		}
 	}
 	if len(keep) > 0 {
+		// Import rows settle with the failures (settle.exec): one statement per transaction
+		// changes rows' status, so the pending counter's locks are taken once, in order.
 		const q = `UPDATE batch_rows r SET account_id = u.account_id, number = u.number,
-				invitation_id = NULLIF(u.invitation_id, '')::uuid,
-				status = CASE WHEN u.settle THEN 'succeeded' ELSE r.status END,
-				settled_at = CASE WHEN u.settle THEN now() ELSE r.settled_at END
-			FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::bool[])
-				AS u(batch_id, line, account_id, number, invitation_id, settle)
+				invitation_id = NULLIF(u.invitation_id, '')::uuid
+			FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[])
+				AS u(batch_id, line, account_id, number, invitation_id)
 			WHERE r.batch_id = u.batch_id AND r.line = u.line`
-		if _, err := tx.ExecContext(ctx, q, pq.Array(ub), pq.Array(ul), pq.Array(ua), pq.Array(un), pq.Array(ui), pq.Array(us)); err != nil {
+		if _, err := tx.ExecContext(ctx, q, pq.Array(ub), pq.Array(ul), pq.Array(ua), pq.Array(un), pq.Array(ui)); err != nil {
 			return fmt.Errorf("update rows: %w", mapErr(err))
 		}
 	}
@@ -419,9 +439,14 @@ func (s *settlement) exec(ctx context.Context, tx ptx) error {
 	if len(s.batchIDs) == 0 {
 		return nil
 	}
-	const q = `UPDATE batch_rows r SET status = u.status, reason = u.reason, settled_at = now()
+	// The "still pending" guard is in the SET, not the WHERE: a WHERE on status would invite
+	// the planner to scan the partial index of pending rows, whose size statistics never see.
+	const q = `UPDATE batch_rows r SET
+			status = CASE WHEN r.status = 'pending' THEN u.status ELSE r.status END,
+			reason = CASE WHEN r.status = 'pending' THEN u.reason ELSE r.reason END,
+			settled_at = CASE WHEN r.status = 'pending' THEN now() ELSE r.settled_at END
 		FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS u(batch_id, line, status, reason)
-		WHERE r.batch_id = u.batch_id AND r.line = u.line AND r.status = 'pending'`
+		WHERE r.batch_id = u.batch_id AND r.line = u.line`
 	if _, err := tx.ExecContext(ctx, q, pq.Array(s.batchIDs), pq.Array(s.lines), pq.Array(s.statuses), pq.Array(s.reasons)); err != nil {
 		return fmt.Errorf("settle rows: %w", mapErr(err))
 	}
@@ -443,24 +468,26 @@ func (r *rotation) exec(ctx context.Context, tx ptx) error {
 	if len(r.ids) == 0 {
 		return nil
 	}
-	const q = `UPDATE invitations i SET token_hash = u.token_hash, expires_at = u.expires_at
+	const q = `UPDATE invitations i SET
+			token_hash = CASE WHEN i.state = 'pending' THEN u.token_hash ELSE i.token_hash END,
+			expires_at = CASE WHEN i.state = 'pending' THEN u.expires_at ELSE i.expires_at END
 		FROM unnest($1::uuid[], $2::bytea[], $3::timestamptz[]) AS u(id, token_hash, expires_at)
-		WHERE i.id = u.id AND i.state = 'pending'`
+		WHERE i.id = u.id`
 	if _, err := tx.ExecContext(ctx, q, pq.Array(r.ids), pq.ByteaArray(r.hashes), pq.Array(r.expires)); err != nil {
 		return fmt.Errorf("rotate invitation tokens: %w", mapErr(err))
 	}
 	return nil
 }
 
-// settledBatches returns those of ids with no pending row. It runs after the commit that
-// settled rows: two flushes settling a batch's last rows at once each see the other's work
-// once both have committed, so at least one of them finds the batch settled.
+// settledBatches returns those of ids with no pending row that have not finished. It runs
+// after the commit that settled rows: two flushes settling a batch's last rows at once each
+// see the other's work once both have committed, so at least one of them finds the batch
+// settled.
 func (s *Store) settledBatches(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	const q = `SELECT b.id FROM unnest($1::uuid[]) AS b(id)
-		WHERE NOT EXISTS (SELECT 1 FROM batch_rows r WHERE r.batch_id = b.id AND r.status = 'pending')`
+	const q = `SELECT id FROM batches WHERE id = ANY($1::uuid[]) AND pending = 0 AND finished_at IS NULL`
 	st, err := s.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -512,30 +539,40 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 			touched = append(touched, o.BatchID)
 		}
 	}
+	// Guards on state sit in the SETs and in inv's RETURNING, not in WHEREs the planner
+	// would answer by scanning a partial index (see settlement.exec).
 	const q = `WITH u AS (
 			SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::bool[], $5::text[])
 				AS u(batch_id, line, invitation_id, sent, reason)
 		), inv AS (
-			UPDATE invitations i SET state = CASE WHEN u.sent THEN 'sent' ELSE 'failed' END,
-				sent_at = CASE WHEN u.sent THEN now() END, failure_reason = u.reason,
+			UPDATE invitations i SET
+				state = CASE WHEN i.state <> 'pending' THEN i.state WHEN u.sent THEN 'sent' ELSE 'failed' END,
+				sent_at = CASE WHEN i.state = 'pending' AND u.sent THEN now() ELSE i.sent_at END,
+				failure_reason = CASE WHEN i.state = 'pending' THEN u.reason ELSE i.failure_reason END,
 				attempts = i.attempts + 1
-			FROM u WHERE i.id = u.invitation_id AND i.state = 'pending'
+			FROM u WHERE i.id = u.invitation_id
 			RETURNING i.account_id, u.sent
 		), acc AS (
 			UPDATE accounts a SET status = 'invited' FROM inv
 			WHERE a.id = inv.account_id AND inv.sent AND a.status = 'not_invited'
 		)
-		UPDATE batch_rows r SET status = 'succeeded', settled_at = now(),
-			invitation = CASE WHEN u.sent THEN 'sent' ELSE 'failed' END,
-			reason = CASE WHEN u.sent THEN '' ELSE 'account created; invitation not delivered: ' || u.reason END
-		FROM u WHERE r.batch_id = u.batch_id AND r.line = u.line AND r.status = 'pending'`
-	st, err := s.prepared(ctx, q)
+		UPDATE batch_rows r SET
+			status = CASE WHEN r.status = 'pending' THEN 'succeeded' ELSE r.status END,
+			settled_at = CASE WHEN r.status = 'pending' THEN now() ELSE r.settled_at END,
+			invitation = CASE WHEN r.status <> 'pending' THEN r.invitation WHEN u.sent THEN 'sent' ELSE 'failed' END,
+			reason = CASE WHEN r.status <> 'pending' THEN r.reason WHEN u.sent THEN ''
+				ELSE 'account created; invitation not delivered: ' || u.reason END
+		FROM u WHERE r.batch_id = u.batch_id AND r.line = u.line`
+	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := ptx{tx: tx, s: s}.ExecContext(ctx, q, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
+			pq.Array(sent), pq.Array(reasons))
+		if err != nil {
+			return fmt.Errorf("record invitations: %w", mapErr(err))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if _, err := st.ExecContext(ctx, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
-		pq.Array(sent), pq.Array(reasons)); err != nil {
-		return nil, fmt.Errorf("record invitations: %w", mapErr(err))
 	}
 	return s.settledBatches(ctx, touched)
 }

@@ -87,6 +87,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// keyedPlans steers the planner of a transaction to index lookups. The row pipeline's
+// statements join a small set of keys (an unnest of a few hundred ids) against tables that
+// can be large, and the rows they look for are the pending ones, which statistics never
+// see (a row is pending for a second): left alone, the planner estimates "few pending rows",
+// hashes every pending row of every batch, and the cost grows with the work in flight.
+const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+	SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`
+
+// inKeyedTx is inTx for the row pipeline's set-based statements; see keyedPlans.
+func (s *Store) inKeyedTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, keyedPlans); err != nil {
+			return fmt.Errorf("plan settings: %w", mapErr(err))
+		}
+		return fn(tx)
+	})
+}
+
 // Unique and exclusion violations become ErrConflict; no rows becomes ErrNotFound.
 func mapErr(err error) error {
 	if err == nil {

@@ -1,0 +1,147 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/multiline/onboarding/internal/stacktest"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+type templateBody struct {
+	Language string `json:"language"`
+	Custom   bool   `json:"custom"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	HTML     string `json:"html"`
+}
+
+func TestInvitationTemplateValidation(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, _ := s.Org("Acme", 0, 0)
+	path := "/v1/organizations/" + org + "/invitation-templates/it"
+	good := map[string]string{"subject": "Invito da {{.Organization}}", "text": "Attiva: {{.Link}}", "html": `<a href="{{.Link}}">Attiva</a>`}
+	with := func(field, v string) map[string]string {
+		out := map[string]string{}
+		for k, x := range good {
+			out[k] = x
+		}
+		out[field] = v
+		return out
+	}
+	tests := []struct {
+		name, field, message string
+		body                 map[string]string
+	}{
+		{"does not parse", "html", "does not parse", with("html", `<a href="{{.Link}}">{{if .Number}}</a>`)},
+		{"unknown placeholder", "text", "unknown placeholder {{.Password}}", with("text", "{{.Link}} {{.Password}}")},
+		{"no link in text", "text", "must contain the activation link", with("text", "Benvenuto")},
+		{"no link in html", "html", "must contain the activation link", with("html", "<p>{{.Link}}</p>")},
+		{"empty subject", "subject", "is required", with("subject", " ")},
+		{"subject on two lines", "subject", "single line", with("subject", "Ciao\nBcc: x@evil.test")},
+		{"function not allowed", "text", `function "printf" is not supported`, with("text", `{{printf "%s" .Link}}`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := s.Do("PUT", path, s.RootToken, tc.body)
+			var e struct {
+				Error struct {
+					Code    string              `json:"code"`
+					Message string              `json:"message"`
+					Details []map[string]string `json:"details"`
+				} `json:"error"`
+			}
+			got.JSON(t, &e)
+			if got.Status != http.StatusUnprocessableEntity || e.Error.Code != "invalid_template" {
+				t.Fatalf("got %d %s, want 422 invalid_template", got.Status, got.Body)
+			}
+			if len(e.Error.Details) != 1 || e.Error.Details[0]["field"] != tc.field || !strings.Contains(e.Error.Details[0]["message"], tc.message) {
+				t.Errorf("details: got %v, want field %s with %q", e.Error.Details, tc.field, tc.message)
+			}
+			if !strings.Contains(e.Error.Message, tc.field) {
+				t.Errorf("message %q does not name the field %s", e.Error.Message, tc.field)
+			}
+		})
+	}
+	var shown templateBody
+	s.Do("GET", path, s.RootToken, nil).JSON(t, &shown)
+	if shown.Custom {
+		t.Errorf("a refused template was stored: %+v", shown)
+	}
+}
+
+func TestInvitationTemplateLifecycle(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, _ := s.Org("Acme", 0, 0)
+	other, _ := s.Org("Other", 100, 0)
+	base := "/v1/organizations/" + org + "/invitation-templates/"
+
+	var def templateBody
+	if got := s.Do("GET", base+"German", s.RootToken, nil); got.Status != http.StatusOK {
+		t.Fatalf("get default: got %d %s", got.Status, got.Body)
+	} else {
+		got.JSON(t, &def)
+	}
+	if def.Custom || def.Language != "de" || !strings.Contains(def.Subject, "eingeladen") {
+		t.Errorf("default: got %+v, want the German default", def)
+	}
+	var preview map[string]string
+	s.Do("POST", base+"de/preview", s.RootToken, nil).JSON(t, &preview)
+	if preview["subject"] != "Beispiel GmbH hat Sie zu MultiLine eingeladen" || !strings.Contains(preview["text"], stacktest.PublicURL+"/activate/sample-token") {
+		t.Errorf("preview of the default: got %v", preview)
+	}
+
+	custom := map[string]string{"subject": "Willkommen, {{.FirstName}}", "text": "Los: {{.Link}}", "html": `<a href="{{.Link}}">Los</a> {{.FullName}}`}
+	var put templateBody
+	if got := s.Do("PUT", base+"de", s.RootToken, custom); got.Status != http.StatusOK {
+		t.Fatalf("put: got %d %s", got.Status, got.Body)
+	} else {
+		got.JSON(t, &put)
+	}
+	var shown templateBody
+	s.Do("GET", base+"de-CH", s.RootToken, nil).JSON(t, &shown)
+	if !put.Custom || !shown.Custom || shown.Subject != custom["subject"] || shown.HTML != custom["html"] {
+		t.Errorf("after put: got %+v, want the custom template", shown)
+	}
+	s.Do("POST", base+"de/preview", s.RootToken, map[string]string{}).JSON(t, &preview)
+	if preview["subject"] != "Willkommen, Anna" || !strings.Contains(preview["html"], "Anna Schmidt") {
+		t.Errorf("preview of the custom template: got %v", preview)
+	}
+	s.Do("POST", base+"de/preview", s.RootToken, map[string]string{"subject": "Hallo <{{.LastName}}>"}).JSON(t, &preview)
+	if preview["subject"] != "Hallo <Schmidt>" || preview["text"] == "" {
+		t.Errorf("preview with a subject only: got %v", preview)
+	}
+	if got := s.Do("POST", base+"de/preview", s.RootToken, map[string]string{"html": "<p>no link</p>"}); got.Status != http.StatusUnprocessableEntity {
+		t.Errorf("preview of an invalid template: got %d, want 422", got.Status)
+	}
+	if got := s.Do("DELETE", base+"de", s.RootToken, nil); got.Status != http.StatusOK {
+		t.Errorf("delete: got %d %s", got.Status, got.Body)
+	}
+	s.Do("GET", base+"de", s.RootToken, nil).JSON(t, &shown)
+	if shown.Custom || shown.Subject != def.Subject {
+		t.Errorf("after delete: got %+v, want the default again", shown)
+	}
+
+	for name, tc := range map[string]struct {
+		path, tok string
+		status    int
+		code      string
+	}{
+		"unknown language":        {base + "klingon", s.RootToken, http.StatusNotFound, "unknown_language"},
+		"unknown organization":    {"/v1/organizations/00000000-0000-0000-0000-000000000000/invitation-templates/en", s.RootToken, http.StatusNotFound, "organization_not_found"},
+		"out of scope":            {base + "en", s.NewAdmin("other@test.example", []string{other}, string(store.PrivAccounts)), http.StatusForbidden, "out_of_scope"},
+		"without accounts":        {base + "en", s.NewAdmin("numbers@test.example", nil, string(store.PrivNumbers)), http.StatusForbidden, "missing_privilege"},
+		"without a token at all":  {base + "en", "", http.StatusUnauthorized, "unauthenticated"},
+		"an English name is fine": {base + "Inglese", s.RootToken, http.StatusOK, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := s.Do("GET", tc.path, tc.tok, nil)
+			if got.Status != tc.status || (tc.code != "" && got.ErrorCode(t) != tc.code) {
+				t.Errorf("got %d %s, want %d %s", got.Status, got.Body, tc.status, tc.code)
+			}
+		})
+	}
+}

@@ -1,0 +1,214 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/multiline/onboarding/internal/mailer"
+	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/token"
+)
+
+// invitationEmail is what an invitation email says, from a batch row or a resend.
+type invitationEmail struct {
+	InvitationID     string
+	To               string
+	Firstname        string
+	Lastname         string
+	Language         string
+	OrganizationID   string
+	OrganizationName string
+	Number           string
+}
+
+// renderInvitation renders an invitation email with the organization's template for the
+// account's language, the default one when it has none.
+func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok string, expires time.Time) (mailer.Message, error) {
+	tmpl, err := h.templates.get(ctx, h.store, e.OrganizationID, e.Language)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	data := mailer.InvitationData{
+		FirstName:    e.Firstname,
+		LastName:     e.Lastname,
+		Organization: e.OrganizationName,
+		Number:       e.Number,
+		Link:         strings.TrimRight(h.cfg.PublicURL, "/") + "/activate/" + tok,
+		ExpiresAt:    expires,
+		Language:     e.Language,
+	}
+	subject, text, html, err := mailer.RenderInvitation(tmpl, data)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	return mailer.Message{
+		To:        e.To,
+		ToName:    strings.TrimSpace(e.Firstname + " " + e.Lastname),
+		Subject:   subject,
+		Text:      text,
+		HTML:      html,
+		MessageID: "<invitation-" + e.InvitationID + "@multiline>",
+	}, nil
+}
+
+// templateTTL is how long a worker keeps an organization's invitation template. The cache is
+// per process, so an edited template reaches every worker within this time: that only delays
+// an edit a little, it never sends a wrong or broken email, and it saves a query per email.
+const templateTTL = 5 * time.Second
+
+// templateCache keeps organizations' invitation templates for templateTTL.
+type templateCache struct {
+	mu sync.Mutex
+	m  map[string]cachedTemplate
+}
+
+type cachedTemplate struct {
+	t  mailer.Template
+	at time.Time
+}
+
+func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang string) (mailer.Template, error) {
+	lang = mailer.NormalizeLanguage(lang)
+	key := orgID + "/" + lang
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < templateTTL {
+		return e.t, nil
+	}
+	t := mailer.DefaultInvitationTemplate(lang)
+	custom, err := st.InvitationTemplate(ctx, orgID, lang)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return mailer.Template{}, fmt.Errorf("invitation template: %w", err)
+	default:
+		ct := mailer.Template{Subject: custom.Subject, Text: custom.Text, HTML: custom.HTML}
+		// The API validated it on the way in; should a stored template ever be refused
+		// (say, by a stricter mailer), invitations go out with the default rather than
+		// not at all.
+		if mailer.ValidateInvitationTemplate(ct) == nil {
+			t = ct
+		}
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 1000 {
+		c.m = make(map[string]cachedTemplate)
+	}
+	c.m[key] = cachedTemplate{t: t, at: time.Now()}
+	c.mu.Unlock()
+	return t, nil
+}
+
+// handleInvitation sends one invitation outside a batch (Resend Invitation). It is idempotent:
+// an invitation that is no longer pending was sent, failed, replaced or used, and is left
+// alone; so one resend request sends one email per account.
+func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[invitationPayload](t)
+	if err != nil {
+		return err
+	}
+	log := h.log.With().Str("invitation_id", p.InvitationID).Logger()
+	// A new token each attempt: an earlier attempt's token only lived in its memory.
+	tok, hash := token.New("")
+	expires := h.now().Add(h.cfg.InvitationTTL)
+	inv, err := h.store.PrepareInvitationSend(ctx, p.InvitationID, hash, expires)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		h.metrics.DBErrors.Inc()
+		return err
+	}
+	if inv.IdentifierKind != "email" {
+		_, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, false,
+			"invitations are sent by email and this account is identified by a phone number")
+		return err
+	}
+	msg, err := h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
+		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires)
+	if err != nil {
+		return fmt.Errorf("render invitation: %w", err)
+	}
+	start := h.now()
+	err = h.mail.Send(ctx, msg)
+	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
+	sent, reason := err == nil, ""
+	switch {
+	case err == nil:
+		h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
+	case mailer.IsPermanent(err):
+		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+		log.Info().Err(err).Msg("invitation refused by the mail server")
+		reason = err.Error()
+	case lastAttempt(ctx):
+		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+		log.Error().Err(err).Msg("invitation failed on its last attempt")
+		reason = fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, err)
+	default:
+		h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+		log.Warn().Err(err).Msg("invitation failed transiently; will retry")
+		return fmt.Errorf("send invitation: %w", err)
+	}
+	// If this record fails the email went out and the retry sends it again with a new
+	// token: rare, and the stable Message-ID lets mail systems fold the copies.
+	if _, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, sent, reason); err != nil {
+		return err
+	}
+	log.Debug().Str("account_id", inv.AccountID).Bool("sent", sent).Msg("invitation handled")
+	return nil
+}
+
+// EnqueueInvitations enqueues the email of each pending invitation of ids. Tasks that already
+// exist are left alone.
+func (c *Client) EnqueueInvitations(ctx context.Context, ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		if err := c.enqueue(ctx, NewInvitationTask(c.queues, id)); err != nil {
+			errs = append(errs, fmt.Errorf("enqueue invitation %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ReconcileInvitations enqueues again the emails of invitations that have waited longer than
+// the reconciler's staleness for a task that is gone (Redis lost it, or its retries ran out
+// while nothing could be recorded). Batch rows' invitations are left to the row tasks. Call it
+// from Once.
+func (r *Reconciler) ReconcileInvitations(ctx context.Context) error {
+	ids, err := r.store.StalePendingInvitations(ctx, r.staleAfter, 500)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, id := range ids {
+		info, err := r.inspector.GetTaskInfo(r.queues.Invitations(), InvitationTaskID(id))
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+			missing = append(missing, id)
+		case err != nil:
+			return fmt.Errorf("inspect task: %w", err)
+		case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
+			if err := r.inspector.DeleteTask(r.queues.Invitations(), info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+				return fmt.Errorf("delete archived task: %w", err)
+			}
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := r.client.EnqueueInvitations(ctx, missing); err != nil {
+		return err
+	}
+	r.metrics.Reenqueued.Add(float64(len(missing)))
+	r.log.Warn().Int("invitations", len(missing)).Msg("enqueued lost invitation emails again")
+	return nil
+}

@@ -1,0 +1,146 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/multiline/onboarding/internal/mailer"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// topReasons is how many failure reasons a batch summary lists.
+const topReasons = 5
+
+// notifyAdmins enqueues one summary email per batch report recipient of a finished batch's
+// organization. It runs after the batch finished, so a failure here never holds the batch
+// back; the finalize task retries it, and the emails are recorded in PostgreSQL so that each
+// recipient gets one.
+func (h *Handler) notifyAdmins(ctx context.Context, b store.Batch) error {
+	recipients, err := h.store.PlanBatchNotifications(ctx, b.ID)
+	if err != nil {
+		return fmt.Errorf("plan notifications: %w", err)
+	}
+	var errs []error
+	for _, rcpt := range recipients {
+		if err := h.client.EnqueueNotify(ctx, b.ID, rcpt); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EnqueueNotify enqueues batch batchID's summary email to recipient unless it is queued.
+func (c *Client) EnqueueNotify(ctx context.Context, batchID, recipient string) error {
+	if err := c.enqueue(ctx, NewNotifyTask(c.queues, batchID, recipient)); err != nil {
+		return fmt.Errorf("enqueue notification: %w", err)
+	}
+	return nil
+}
+
+// handleNotify emails one administrator the summary of a finished batch, with its report
+// attached. It is idempotent: a summary recorded as sent or failed is not sent again.
+func (h *Handler) handleNotify(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[notifyPayload](t)
+	if err != nil {
+		return err
+	}
+	log := h.log.With().Str("batch_id", p.BatchID).Str("recipient", p.Recipient).Logger()
+	state, err := h.store.NotificationState(ctx, p.BatchID, p.Recipient)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if state != "pending" {
+		return nil
+	}
+	msg, err := h.summaryMessage(ctx, p)
+	if err != nil {
+		return fmt.Errorf("build summary: %w", err)
+	}
+	err = h.mail.Send(ctx, msg)
+	sent, reason := err == nil, ""
+	switch {
+	case err == nil:
+		h.metrics.EmailsSent.WithLabelValues("batch_summary").Inc()
+	case mailer.IsPermanent(err):
+		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "permanent").Inc()
+		log.Warn().Err(err).Msg("batch summary refused by the mail server")
+		reason = err.Error()
+	case lastAttempt(ctx):
+		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "permanent").Inc()
+		log.Error().Err(err).Msg("batch summary failed on its last attempt")
+		reason = fmt.Sprintf("gave up after %d attempts: %v", notifyMaxRetry+1, err)
+	default:
+		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "transient").Inc()
+		return fmt.Errorf("send batch summary: %w", err)
+	}
+	return h.store.RecordNotification(ctx, p.BatchID, p.Recipient, sent, reason)
+}
+
+// summaryMessage renders the summary email of batch p.BatchID for p.Recipient.
+func (h *Handler) summaryMessage(ctx context.Context, p notifyPayload) (mailer.Message, error) {
+	b, err := h.store.Batch(ctx, p.BatchID)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	org, err := h.store.Organization(ctx, b.OrganizationID)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	reasons, err := h.store.TopFailureReasons(ctx, b.ID, topReasons)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	csv, err := h.store.BatchReport(ctx, b.ID)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	sum := mailer.BatchSummary{
+		Organization: org.Name,
+		Uploader:     b.UploadedBy,
+		Mode:         "import",
+		Total:        b.Total,
+		Succeeded:    b.Succeeded,
+		Failed:       b.Failed,
+		Canceled:     b.Canceled,
+		ReportURL:    strings.TrimRight(h.cfg.PublicURL, "/") + "/v1/batches/" + b.ID + "/report.csv",
+		BatchID:      b.ID,
+	}
+	if b.Invite {
+		sum.Mode = "invite"
+	}
+	if b.FinishedAt != nil {
+		sum.FinishedAt = *b.FinishedAt
+		sum.Duration = b.FinishedAt.Sub(b.CreatedAt)
+	}
+	for _, r := range reasons {
+		sum.TopReasons = append(sum.TopReasons, mailer.ReasonCount{Reason: r.Reason, Count: r.Count})
+	}
+	subject, text, html, err := mailer.RenderBatchSummary(sum)
+	if err != nil {
+		return mailer.Message{}, err
+	}
+	// The recipient goes into the Message-ID hashed: an address may hold characters a
+	// Message-ID may not.
+	rh := sha256.Sum256([]byte(p.Recipient))
+	return mailer.Message{
+		To:        p.Recipient,
+		Subject:   subject,
+		Text:      text,
+		HTML:      html,
+		MessageID: "<batch-summary-" + b.ID + "-" + hex.EncodeToString(rh[:8]) + "@multiline>",
+		Attachments: []mailer.Attachment{{
+			Name:        "batch-operations-report-" + b.ID + ".csv",
+			ContentType: "text/csv; charset=utf-8",
+			Data:        csv,
+		}},
+	}, nil
+}

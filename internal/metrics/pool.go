@@ -1,0 +1,53 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// scrapeTimeout bounds each PostgreSQL query a collector runs during a scrape, so a slow
+// database delays /metrics by at most this much instead of timing the whole scrape out.
+const scrapeTimeout = 2 * time.Second
+
+// PoolCollector reports the number pool of every organization by state at scrape time.
+// Every worker reports the same values (they read one database), so dashboards and alerts
+// take max by (organization, state).
+type PoolCollector struct {
+	counts  func(context.Context) ([]store.OrgNumberCounts, error)
+	numbers *prometheus.Desc
+}
+
+// NewPoolCollector returns a collector reading the pools through counts, normally
+// (*store.Store).NumberCountsByOrganization.
+func NewPoolCollector(counts func(context.Context) ([]store.OrgNumberCounts, error)) *PoolCollector {
+	return &PoolCollector{
+		counts: counts,
+		numbers: prometheus.NewDesc(namespace+"_numbers",
+			"Numbers in an organization's pool by state (available, reserved, assigned).",
+			[]string{"organization", "state"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *PoolCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.numbers }
+
+// Collect implements prometheus.Collector. When the query fails it reports nothing for the
+// pools: multiline_postgres_up (BatchCollector) says why the series are missing, and a
+// gauge that goes absent does not fake a pool of zero.
+func (c *PoolCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	pools, err := c.counts(ctx)
+	if err != nil {
+		return
+	}
+	for _, p := range pools {
+		for state, n := range map[string]int{"available": p.Available, "reserved": p.Reserved, "assigned": p.Assigned} {
+			ch <- prometheus.MustNewConstMetric(c.numbers, prometheus.GaugeValue, float64(n), p.OrganizationName, state)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package stacktest
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/multiline/onboarding/internal/smtptest"
+	"github.com/multiline/onboarding/internal/store"
+)
+
+var activationLink = regexp.MustCompile(regexp.QuoteMeta(PublicURL) + `/activate/([A-Za-z0-9_-]+)`)
+
+// ActivationToken returns the token of the activation link in an invitation email's text,
+// failing the test when there is none.
+func (s *Stack) ActivationToken(m smtptest.Message) string {
+	s.t.Helper()
+	match := activationLink.FindStringSubmatch(m.Text())
+	if match == nil {
+		s.t.Fatalf("no activation link in the email to %v:\n%s", m.To, m.Text())
+	}
+	return match[1]
+}
+
+// MessagesTo returns the accepted messages whose envelope recipient is rcpt, oldest first.
+func (s *Stack) MessagesTo(rcpt string) []smtptest.Message {
+	var out []smtptest.Message
+	for _, m := range s.SMTP.Messages() {
+		if strings.EqualFold(strings.Join(m.To, ","), rcpt) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Invite uploads file with Import & Invite, waits for the batch to finish and returns it;
+// a worker must be running.
+func (s *Stack) Invite(orgID, groupID string, file []byte) store.Batch {
+	s.t.Helper()
+	got := s.Upload(s.RootToken, orgID, groupID, file, map[string]string{"invite": "true"})
+	if got.Status != http.StatusAccepted {
+		s.t.Fatalf("upload: got %d %s, want 202", got.Status, got.Body)
+	}
+	var b store.Batch
+	got.JSON(s.t, &b)
+	return s.WaitBatch(b.ID, 30*time.Second)
+}
+
+// Accounts lists an organization's accounts through the API, keyed by identifier.
+func (s *Stack) Accounts(orgID string) map[string]store.Account {
+	s.t.Helper()
+	got := s.Do("GET", "/v1/organizations/"+orgID+"/accounts", s.RootToken, nil)
+	if got.Status != http.StatusOK {
+		s.t.Fatalf("list accounts: got %d %s", got.Status, got.Body)
+	}
+	var body struct {
+		Accounts []store.Account `json:"accounts"`
+	}
+	got.JSON(s.t, &body)
+	out := make(map[string]store.Account, len(body.Accounts))
+	for _, a := range body.Accounts {
+		out[a.Identifier] = a
+	}
+	return out
+}
+
+// NumberState returns a number's state and holder as "state" or "state:account".
+func (s *Stack) NumberState(e164 string) string {
+	s.t.Helper()
+	var row struct {
+		State   string  `db:"state"`
+		Account *string `db:"account_id"`
+	}
+	if err := s.DB.Get(&row, `SELECT state, account_id FROM numbers WHERE e164 = $1`, e164); err != nil {
+		s.t.Fatalf("number %s: %v", e164, err)
+	}
+	if row.Account == nil {
+		return row.State
+	}
+	return fmt.Sprintf("%s:%s", row.State, *row.Account)
+}

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// shortListSize is how many Available numbers an invited person may choose from.
+const shortListSize = 5
+
+// ActivationAccount is the part of an account its invited user sees.
+type ActivationAccount struct {
+	ID               string `db:"id" json:"id"`
+	Identifier       string `db:"identifier" json:"identifier"`
+	Firstname        string `db:"firstname" json:"firstname"`
+	Lastname         string `db:"lastname" json:"lastname"`
+	Language         string `db:"language" json:"language"`
+	Status           string `db:"status" json:"status"`
+	OrganizationID   string `db:"organization_id" json:"organization_id"`
+	OrganizationName string `db:"organization_name" json:"organization_name"`
+}
+
+// Activation is an invitation as its activation link sees it.
+type Activation struct {
+	InvitationID string            `db:"invitation_id" json:"-"`
+	TokenHash    []byte            `db:"token_hash" json:"-"`
+	State        string            `db:"state" json:"-"`
+	ExpiresAt    time.Time         `db:"expires_at" json:"expires_at"`
+	UsedAt       *time.Time        `db:"used_at" json:"-"`
+	Expired      bool              `db:"expired" json:"-"`
+	Account      ActivationAccount `db:"account" json:"account"`
+	Number       *string           `db:"number" json:"number"`
+	Numbers      []string          `db:"-" json:"numbers"`
+}
+
+// Why an activation link no longer works.
+const (
+	GoneExpired  = "expired"
+	GoneUsed     = "used"
+	GoneReplaced = "replaced"
+	GoneFailed   = "failed"
+)
+
+// InvitationGoneError refuses an activation link that worked once but no longer does.
+type InvitationGoneError struct {
+	Why      string    // GoneExpired, GoneUsed, GoneReplaced or GoneFailed
+	At       time.Time // when it expired or was used; zero otherwise
+	Language string    // the account's, to say it in
+}
+
+func (e *InvitationGoneError) Error() string { return "invitation " + e.Why }
+
+// NumberUnavailableError refuses a number an invited person picked that is not Available in
+// their organization.
+type NumberUnavailableError struct {
+	Number string
+	Why    string // e.g. "is reserved, not Available"
+}
+
+func (e *NumberUnavailableError) Error() string { return "number " + e.Number + " " + e.Why }
+
+// ErrNoNumberToKeep means the person asked to keep their number but none is reserved for them.
+var ErrNoNumberToKeep = errors.New("no number is reserved for this account")
+
+const activationQuery = `SELECT i.id AS invitation_id, i.token_hash, i.state, i.expires_at, i.used_at,
+		i.expires_at <= now() AS expired,
+		a.id AS "account.id", a.identifier AS "account.identifier", a.firstname AS "account.firstname",
+		a.lastname AS "account.lastname", a.language AS "account.language", a.status AS "account.status",
+		a.organization_id AS "account.organization_id", o.name AS "account.organization_name",
+		n.e164 AS number
+	FROM invitations i
+	JOIN accounts a ON a.id = i.account_id
+	JOIN organizations o ON o.id = a.organization_id
+	LEFT JOIN numbers n ON n.account_id = a.id
+	WHERE i.token_hash = $1`
+
+// Activation finds the invitation whose token hashes to hash, with its account, its number and
+// a short list of the organization's Available numbers. ErrNotFound: no such token;
+// *InvitationGoneError: the link no longer works.
+func (s *Store) Activation(ctx context.Context, hash []byte) (Activation, error) {
+	var a Activation
+	if err := s.db.GetContext(ctx, &a, activationQuery, hash); err != nil {
+		return Activation{}, fmt.Errorf("get activation: %w", mapErr(err))
+	}
+	if err := a.usable(hash); err != nil {
+		return Activation{}, err
+	}
+	numbers, err := s.AvailableNumbers(ctx, a.Account.OrganizationID, shortListSize)
+	if err != nil {
+		return Activation{}, err
+	}
+	a.Numbers = numbers
+	return a, nil
+}
+
+// usable says whether the link still activates. The row was found by hash, so the comparison
+// of digests below can only fail if the lookup ever matched loosely; it runs in constant time
+// all the same, so that nothing about a token leaks through timing.
+func (a Activation) usable(hash []byte) error {
+	if subtle.ConstantTimeCompare(a.TokenHash, hash) != 1 {
+		return ErrNotFound
+	}
+	switch {
+	case a.State == "used" || a.Account.Status == "active":
+		at := time.Time{}
+		if a.UsedAt != nil {
+			at = *a.UsedAt
+		}
+		return &InvitationGoneError{Why: GoneUsed, At: at, Language: a.Account.Language}
+	case a.State == "revoked":
+		return &InvitationGoneError{Why: GoneReplaced, Language: a.Account.Language}
+	case a.State == "failed":
+		return &InvitationGoneError{Why: GoneFailed, Language: a.Account.Language}
+	case a.Expired:
+		return &InvitationGoneError{Why: GoneExpired, At: a.ExpiresAt, Language: a.Account.Language}
+	}
+	return nil
+}
+
+// Activate activates the account invited with the token that hashes to hash, in one
+// transaction: with number "" (or the reserved one) it keeps the reserved number, otherwise it
+// releases that (back to Available) and takes number, which must be Available in the account's
+// organization. The number becomes Assigned, the account active and the invitation used.
+// Errors: ErrNotFound, *InvitationGoneError, *NumberUnavailableError, ErrNoNumberToKeep.
+func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activation, error) {
+	var a Activation
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &a, activationQuery+` FOR UPDATE OF i, a`, hash); err != nil {
+			return fmt.Errorf("lock invitation: %w", mapErr(err))
+		}
+		if err := a.usable(hash); err != nil {
+			return err
+		}
+		current := ""
+		if a.Number != nil {
+			current = *a.Number
+		}
+		switch {
+		case (number == "" || number == current) && current == "":
+			return ErrNoNumberToKeep
+		case number == "" || number == current:
+			number = current
+			const q = `UPDATE numbers SET state = 'assigned', updated_at = now() WHERE e164 = $1 AND account_id = $2`
+			if _, err := tx.ExecContext(ctx, q, number, a.Account.ID); err != nil {
+				return fmt.Errorf("assign number: %w", mapErr(err))
+			}
+		default:
+			if current != "" {
+				// Released first: an account holds one number at a time.
+				const q = `UPDATE numbers SET state = 'available', account_id = NULL, updated_at = now()
+					WHERE e164 = $1 AND account_id = $2`
+				if _, err := tx.ExecContext(ctx, q, current, a.Account.ID); err != nil {
+					return fmt.Errorf("release number: %w", mapErr(err))
+				}
+			}
+			const q = `UPDATE numbers SET state = 'assigned', account_id = $2, updated_at = now()
+				WHERE e164 = $1 AND organization_id = $3 AND state = 'available'`
+			res, err := tx.ExecContext(ctx, q, number, a.Account.ID, a.Account.OrganizationID)
+			if err != nil {
+				return fmt.Errorf("assign number: %w", mapErr(err))
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				why, err := numberAvailability(ctx, tx, a.Account.OrganizationID, []string{number})
+				if err != nil {
+					return err
+				}
+				reason := why[number]
+				if reason == "" {
+					reason = "was just taken by someone else"
+				}
+				return &NumberUnavailableError{Number: number, Why: reason}
+			}
+		}
+		const qa = `UPDATE accounts SET status = 'active', activated_at = now() WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, qa, a.Account.ID); err != nil {
+			return fmt.Errorf("activate account: %w", mapErr(err))
+		}
+		// A pending invitation whose link works was sent; only recording that had not
+		// happened yet.
+		const qi = `UPDATE invitations SET state = 'used', used_at = now(), sent_at = COALESCE(sent_at, now())
+			WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, qi, a.InvitationID); err != nil {
+			return fmt.Errorf("use invitation: %w", mapErr(err))
+		}
+		a.Account.Status = "active"
+		a.Number = &number
+		a.Numbers = []string{}
+		return nil
+	})
+	if err != nil {
+		return Activation{}, err
+	}
+	return a, nil
+}
+
+// AvailableNumbers lists up to limit Available numbers of organization orgID.
+func (s *Store) AvailableNumbers(ctx context.Context, orgID string, limit int) ([]string, error) {
+	const q = `SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
+		ORDER BY e164 LIMIT $2`
+	out := []string{}
+	if err := s.db.SelectContext(ctx, &out, q, orgID, limit); err != nil {
+		return nil, fmt.Errorf("list available numbers: %w", mapErr(err))
+	}
+	return out, nil
+}

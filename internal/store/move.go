@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Move asks MoveAccounts to move pending invitations to another organization.
+type Move struct {
+	AccountIDs        []string
+	OrganizationID    string  // the destination
+	PermissionGroupID *string // a group of the destination; nil leaves the accounts without one
+}
+
+// Moved is one account MoveAccounts moved.
+type Moved struct {
+	AccountID          string `json:"account_id"`
+	FromOrganizationID string `json:"from_organization_id"`
+	ReleasedNumber     string `json:"released_number,omitempty"`
+	Number             string `json:"multiline_number"`
+}
+
+// Why MoveAccounts refused a move; nothing changed.
+const (
+	MoveNotFound     = "accounts_not_found"
+	MoveOutOfScope   = "out_of_scope"
+	MoveNotPending   = "not_pending"
+	MoveAlreadyThere = "already_there"
+	MoveTooFew       = "not_enough_numbers"
+)
+
+// MoveError refuses a move and names the accounts at fault (none for MoveTooFew).
+type MoveError struct {
+	Code      string
+	Accounts  []MoveProblem
+	Needed    int // for MoveTooFew: numbers the accounts need
+	Available int // for MoveTooFew: Available numbers in the destination
+}
+
+// MoveProblem is one account a move cannot take.
+type MoveProblem struct {
+	AccountID string `json:"account_id"`
+	Reason    string `json:"reason"`
+}
+
+func (e *MoveError) Error() string { return "move refused: " + e.Code }
+
+type moveAccount struct {
+	ID             string  `db:"id"`
+	OrganizationID string  `db:"organization_id"`
+	Status         string  `db:"status"`
+	Live           bool    `db:"live"`
+	Number         *string `db:"number"`
+}
+
+// MoveAccounts moves invited, not yet active accounts to another organization, all or nothing,
+// in one transaction: it releases their numbers in the source organizations (back to
+// Available), moves the accounts and reserves one Available number each in the destination.
+// Every source organization must be in scope's scope (the caller checks the destination).
+// The accounts' invitations stay valid: their links activate the accounts in their new
+// organization. A refusal is a *MoveError and changes nothing.
+func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved, error) {
+	var moved []Moved
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Accounts before numbers, as every other writer of both locks them.
+		const qlock = `SELECT a.id, a.organization_id, a.status, n.e164 AS number,
+				EXISTS (SELECT 1 FROM invitations i WHERE i.account_id = a.id AND i.state IN ('pending', 'sent')) AS live
+			FROM accounts a LEFT JOIN numbers n ON n.account_id = a.id
+			WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a`
+		var accs []moveAccount
+		if err := tx.SelectContext(ctx, &accs, qlock, pq.Array(m.AccountIDs)); err != nil {
+			return fmt.Errorf("lock accounts: %w", mapErr(err))
+		}
+		if err := checkMovable(scope, m, accs); err != nil {
+			return err
+		}
+		ids := make([]string, len(accs))
+		for i, a := range accs {
+			ids[i] = a.ID
+		}
+		// Plain FOR UPDATE, not SKIP LOCKED: a number another transaction holds for a
+		// moment must count if it stays Available, or the answer could be a false refusal.
+		const qfree = `SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
+			ORDER BY e164 LIMIT $2 FOR UPDATE`
+		var free []string
+		if err := tx.SelectContext(ctx, &free, qfree, m.OrganizationID, len(ids)); err != nil {
+			return fmt.Errorf("lock destination numbers: %w", mapErr(err))
+		}
+		if len(free) < len(ids) {
+			return &MoveError{Code: MoveTooFew, Needed: len(ids), Available: len(free)}
+		}
+		// Release, then move, then reserve: the numbers' composite foreign key to their
+		// account's organization holds after every statement.
+		const qrelease = `UPDATE numbers SET state = 'available', account_id = NULL, updated_at = now()
+			WHERE account_id = ANY($1::uuid[])`
+		if _, err := tx.ExecContext(ctx, qrelease, pq.Array(ids)); err != nil {
+			return fmt.Errorf("release numbers: %w", mapErr(err))
+		}
+		const qmove = `UPDATE accounts SET organization_id = $2, permission_group_id = $3
+			WHERE id = ANY($1::uuid[])`
+		if _, err := tx.ExecContext(ctx, qmove, pq.Array(ids), m.OrganizationID, m.PermissionGroupID); err != nil {
+			return fmt.Errorf("move accounts: %w", mapErr(err))
+		}
+		const qreserve = `UPDATE numbers n SET state = 'reserved', account_id = u.account_id, updated_at = now()
+			FROM unnest($1::text[], $2::uuid[]) AS u(e164, account_id)
+			WHERE n.e164 = u.e164 AND n.state = 'available'`
+		res, err := tx.ExecContext(ctx, qreserve, pq.Array(free[:len(ids)]), pq.Array(ids))
+		if err != nil {
+			return fmt.Errorf("reserve numbers: %w", mapErr(err))
+		}
+		if n, _ := res.RowsAffected(); int(n) != len(ids) {
+			return fmt.Errorf("reserve numbers: reserved %d of %d locked numbers", n, len(ids))
+		}
+		for i, a := range accs {
+			mv := Moved{AccountID: a.ID, FromOrganizationID: a.OrganizationID, Number: free[i]}
+			if a.Number != nil {
+				mv.ReleasedNumber = *a.Number
+			}
+			moved = append(moved, mv)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}
+
+// checkMovable refuses a move when an account is missing, out of scope, already in the
+// destination or not a pending invitation.
+func checkMovable(scope Admin, m Move, accs []moveAccount) error {
+	found := make(map[string]moveAccount, len(accs))
+	for _, a := range accs {
+		found[a.ID] = a
+	}
+	checks := []struct {
+		code string
+		bad  func(a moveAccount, ok bool) string
+	}{
+		{MoveNotFound, func(a moveAccount, ok bool) string {
+			if !ok {
+				return "no account has this id"
+			}
+			return ""
+		}},
+		{MoveOutOfScope, func(a moveAccount, ok bool) string {
+			if !scope.InScope(a.OrganizationID) {
+				return "the account's organization is outside your scope"
+			}
+			return ""
+		}},
+		{MoveAlreadyThere, func(a moveAccount, ok bool) string {
+			if a.OrganizationID == m.OrganizationID {
+				return "the account is in the destination organization already"
+			}
+			return ""
+		}},
+		{MoveNotPending, func(a moveAccount, ok bool) string {
+			switch {
+			case a.Status == "active":
+				return "the account is active; only pending invitations can be moved"
+			case a.Status != "invited" && !a.Live:
+				return "the account has not been invited; only pending invitations can be moved"
+			}
+			return ""
+		}},
+	}
+	for _, c := range checks {
+		var problems []MoveProblem
+		for _, id := range m.AccountIDs {
+			a, ok := found[id]
+			if !ok && c.code != MoveNotFound {
+				continue
+			}
+			if why := c.bad(a, ok); why != "" {
+				problems = append(problems, MoveProblem{AccountID: id, Reason: why})
+			}
+		}
+		if len(problems) > 0 {
+			return &MoveError{Code: c.code, Accounts: problems}
+		}
+	}
+	return nil
+}
