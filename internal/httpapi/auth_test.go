@@ -62,6 +62,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/batches/" + batch.ID, []string{"accounts", "reports"}, true, nil, false},
 		{"GET", "/v1/batches/" + batch.ID + "/report.csv", []string{"accounts", "reports"}, true, nil, false},
 		{"POST", "/v1/batches/" + batch.ID + "/cancel", []string{"accounts"}, true, nil, false},
+		{"GET", "/v1/organizations/" + orgA + "/invitation-templates/en", []string{"accounts"}, true, nil, false},
+		{"PUT", "/v1/organizations/" + orgA + "/invitation-templates/en", []string{"accounts"}, true, map[string]any{"subject": "Hi", "text": "{{.Link}}", "html": "<a href=\"{{.Link}}\">go</a>"}, false},
+		{"DELETE", "/v1/organizations/" + orgA + "/invitation-templates/en", []string{"accounts"}, true, nil, false},
+		{"POST", "/v1/organizations/" + orgA + "/invitation-templates/en/preview", []string{"accounts"}, true, map[string]any{}, false},
+		{"POST", "/v1/organizations/" + orgA + "/invitations/resend", []string{"accounts"}, true, map[string]any{"account_ids": []string{"00000000-0000-0000-0000-000000000000"}}, false},
+		{"POST", "/v1/accounts/move", []string{"accounts"}, true, map[string]any{"account_ids": []string{"00000000-0000-0000-0000-000000000000"}, "organization_id": orgA}, false},
 		{"POST", "/v1/admins", []string{"administrators"}, false, map[string]any{"email": "new@test.example", "privileges": []string{"administrators"}, "organization_ids": []string{orgA}}, false},
 	}
 	send := func(method, path, tok string, body any, isUpload bool) stacktest.Response {
