@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -285,21 +286,11 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 		for i, p := range ps {
 			accounts[i] = p.account
 		}
-		// SKIP LOCKED: concurrent flushes each take different free numbers instead of
-		// queueing on the same ones; the partial index keeps the pick short however
-		// drained the pool is.
-		const q = `WITH picked AS (
-				SELECT e164, row_number() OVER (ORDER BY e164) AS k FROM (
-					SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
-					ORDER BY e164 LIMIT $2 FOR UPDATE SKIP LOCKED) free
-			)
-			UPDATE numbers n SET state = 'reserved', account_id = a.account_id, updated_at = now()
-			FROM picked JOIN unnest($3::uuid[]) WITH ORDINALITY AS a(account_id, k) ON a.k = picked.k
-			WHERE n.e164 = picked.e164
-			RETURNING n.e164, n.account_id`
-		if err := reserveInto(ctx, tx, gotNumber, q, org, len(accounts), pq.Array(accounts)); err != nil {
-			return fmt.Errorf("reserve free numbers: %w", err)
+		got, err := reserveFree(ctx, tx, org, accounts)
+		if err != nil {
+			return err
 		}
+		maps.Copy(gotNumber, got)
 	}
 
 	why := map[string]map[string]string{} // organization -> number -> why not

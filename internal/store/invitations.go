@@ -156,8 +156,9 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 
 // reserveFree reserves one Available number of organization orgID for each of accounts while
 // the pool lasts, and returns account -> number. SKIP LOCKED: concurrent reservations take
-// different numbers instead of queueing on the same ones.
-func reserveFree(ctx context.Context, tx *sqlx.Tx, orgID string, accounts []string) (map[string]string, error) {
+// different numbers instead of queueing on the same ones; the partial index of Available
+// numbers keeps the pick short however drained the pool is.
+func reserveFree(ctx context.Context, tx selecter, orgID string, accounts []string) (map[string]string, error) {
 	const q = `WITH picked AS (
 			SELECT e164, row_number() OVER (ORDER BY e164) AS k FROM (
 				SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
