@@ -27,6 +27,7 @@ bench: ## ensure services, run the benchmarks and print a table (BENCH, BENCHTIM
 build: ## build bin/api and bin/worker
 	$(GO) build -o bin/api ./cmd/api
 	$(GO) build -o bin/worker ./cmd/worker
+	$(GO) build -o bin/mlctl ./cmd/mlctl
 
 migrate: ## ensure services, build, apply migrations to DATABASE_URL
 	@scripts/run.sh migrate

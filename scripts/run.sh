@@ -141,6 +141,7 @@ cat <<EOF
 
   +-- MultiLine onboarding: local stack ------------------------------------------
   | API                  $API_URL   (worker metrics: $WORKER_URL/metrics)
+  | upload page          $API_URL/   (sign in with the admin token; queues: $API_URL/admin/queues/)
   | admin token          $TOKEN
   | organization id      $ORG_ID
   | permission group id  $GROUP_ID

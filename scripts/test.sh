@@ -19,5 +19,11 @@ _have go || { echo "test: go not found (install Go, or put /usr/local/go/bin on 
 devstack_ensure_test || { echo "test: PostgreSQL/Redis for the tests are not available (see above)" >&2; exit 1; }
 export TEST_DATABASE_URL TEST_REDIS_URL
 
+if [[ -x /usr/bin/chromium ]]; then
+  echo "test: browser tests will run (/usr/bin/chromium found)" >&2
+else
+  echo "test: browser tests will be SKIPPED: /usr/bin/chromium not found (apt-get install chromium)" >&2
+fi
+
 # shellcheck disable=SC2086 # GOTESTFLAGS and PKGS are word lists on purpose
 exec go test -race -count=1 ${GOTESTFLAGS:-} ${PKGS:-./...}

@@ -93,9 +93,12 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	aclient := asynq.NewClient(redisOpt)
 	defer aclient.Close()
 
+	queueUI := httpapi.NewQueueUI(redisOpt)
+	defer queueUI.Close()
+
 	st := store.New(db)
 	reg := metrics.NewRegistry()
-	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL},
+	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI},
 		st, jobs.NewClient(aclient, jobs.Queues{}), reg, log,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
 		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return aclient.Ping() }},

@@ -19,6 +19,7 @@ import (
 type Config struct {
 	MaxUploadBytes int64
 	PublicURL      string
+	QueueUI        *QueueUI // asynqmon under /admin/queues/; nil: not served
 }
 
 // Check is a named readiness probe of a dependency.
@@ -64,6 +65,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /healthz", s.handle(s.healthz))
 	mux.Handle("GET /readyz", s.handle(s.readyz))
 	mux.Handle("GET /metrics", metrics.Handler(s.reg))
+	mux.HandleFunc("GET /openapi.yaml", s.openAPI)
 
 	mux.Handle("POST /v1/admins", s.authed(s.createAdmin, store.PrivAdministrators))
 
@@ -95,6 +97,16 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /v1/activation/{token}", s.handle(s.postActivation))
 	mux.HandleFunc("GET /activate/{token}", s.activatePageGET)
 	mux.HandleFunc("POST /activate/{token}", s.activatePagePOST)
+
+	// The upload page: the browser's side of the Multiple Accounts flow, calling the API above.
+	mux.HandleFunc("GET /{$}", s.uploadPageGET)
+	mux.HandleFunc("GET /ui/{file}", s.uploadAssetGET)
+
+	// Operators: asynqmon, for admins with the administrators privilege (see queueui.go).
+	mux.HandleFunc("GET /admin/login", s.adminLoginGET)
+	mux.Handle("POST /admin/login", sameOrigin(http.HandlerFunc(s.adminLoginPOST)))
+	mux.Handle("POST /admin/logout", sameOrigin(http.HandlerFunc(s.adminLogoutPOST)))
+	mux.Handle("/admin/queues/", s.queueUI())
 
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)

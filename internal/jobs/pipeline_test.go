@@ -464,3 +464,48 @@ func TestReconcilerEnqueuesABatchNeverEnqueued(t *testing.T) {
 		t.Errorf("got %d emails, want 2", n)
 	}
 }
+
+// TestRowsGiveUpWhenTheMailServerNeverRecovers keeps the SMTP server answering 421 past the
+// last retry: every row settles (account created, invitation failed with the reason) and the
+// batch finishes.
+func TestRowsGiveUpWhenTheMailServerNeverRecovers(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	s.SMTP.FailTransient(time.Minute)
+	s.WorkerOptions(func(c *asynq.Config) {
+		c.RetryDelayFunc = func(int, error, *asynq.Task) time.Duration { return 20 * time.Millisecond }
+		c.DelayedTaskCheckInterval = 50 * time.Millisecond // retries come back at once, not in 5 s
+	})
+	s.StartWorker(4)
+	b := s.WaitBatch(upload(t, s, org, group, stacktest.CSV("acme.test", 0, 3), true).ID, 60*time.Second)
+	if b.Status != "completed" || b.Succeeded != 3 {
+		t.Fatalf("got %+v, want completed with 3 rows succeeded (accounts exist)", b)
+	}
+	for _, r := range report(t, s, b.ID)[1:] {
+		if r[7] != "failed" || !strings.Contains(r[5], "gave up after 9 attempts") || !strings.Contains(r[5], "421") {
+			t.Errorf("row %v: want invitation failed with the give-up reason", r)
+		}
+	}
+	if n := len(s.SMTP.Messages()); n != 0 {
+		t.Errorf("got %d emails through a failing server", n)
+	}
+	checkInvariants(t, s)
+}
+
+func TestEnqueueingABatchTwiceIsHarmless(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	b := upload(t, s, org, group, stacktest.CSV("acme.test", 0, 5), false)
+	if err := s.Client.EnqueueBatch(context.Background(), b.ID, []int{2, 3, 4, 5, 6}); err != nil {
+		t.Fatalf("second enqueue: %v", err)
+	}
+	info, err := s.Inspector.GetQueueInfo(s.Queues.Rows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size != 5 {
+		t.Errorf("got %d row tasks, want 5", info.Size)
+	}
+}

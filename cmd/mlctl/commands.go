@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+func batchesFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	org := fs.String("org", "", "organization id (required)")
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if *org == "" || len(args) != 0 {
+			return fail(stderr, usagef("batches takes --org and no arguments"))
+		}
+		var r struct {
+			Batches []batch `json:"batches"`
+		}
+		if err := c.getJSON(ctx, "/v1/organizations/"+pathEscape(*org)+"/batches", &r); err != nil {
+			return fail(stderr, err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tSTATUS\tINVITE\tTOTAL\tSUCCEEDED\tFAILED\tCANCELED\tFILE")
+		for _, b := range r.Batches {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\t%d\t%d\t%d\t%s\n", b.ID, b.CreatedAt.Local().Format(time.DateTime),
+				b.Status, b.Invite, b.Total, b.Succeeded, b.Failed, b.Canceled, b.Filename)
+		}
+		if err := tw.Flush(); err != nil {
+			return fail(stderr, err)
+		}
+		return exitOK
+	}
+}
+
+func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	out := fs.String("o", "", `where to save the report (default batch-<id>-report.csv; "-" for stdout)`)
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if len(args) != 1 {
+			return fail(stderr, usagef("report takes one batch ID"))
+		}
+		id := args[0]
+		if *out == "-" {
+			b, err := c.report(ctx, id)
+			if err != nil {
+				return fail(stderr, err)
+			}
+			_, _ = stdout.Write(b)
+			return exitOK
+		}
+		path := *out
+		if path == "" {
+			path = "batch-" + id + "-report.csv"
+		}
+		if err := saveReport(ctx, c, id, path); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "report of batch %s saved to %s\n", id, path)
+		return exitOK
+	}
+}
+
+func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	org := fs.String("org", "", "organization id (required)")
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if *org == "" || len(args) == 0 {
+			return fail(stderr, usagef("resend takes --org and one or more ACCOUNT_IDs"))
+		}
+		var r struct {
+			Queued   int `json:"queued"`
+			NotSent  int `json:"not_sent"`
+			Accounts []struct {
+				AccountID string `json:"account_id"`
+				Status    string `json:"status"`
+				Reason    string `json:"reason"`
+			} `json:"accounts"`
+		}
+		if err := c.postJSON(ctx, "/v1/organizations/"+pathEscape(*org)+"/invitations/resend", map[string]any{"account_ids": args}, &r); err != nil {
+			return fail(stderr, err)
+		}
+		for _, a := range r.Accounts {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.AccountID, a.Status, a.Reason)
+		}
+		fmt.Fprintf(stdout, "%d invitations queued, %d not sent\n", r.Queued, r.NotSent)
+		if r.NotSent > 0 {
+			return exitFailed
+		}
+		return exitOK
+	}
+}
+
+func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	to := fs.String("to", "", "destination organization id (required)")
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if *to == "" || len(args) == 0 {
+			return fail(stderr, usagef("move takes --to and one or more ACCOUNT_IDs"))
+		}
+		var r struct {
+			Moved    int `json:"moved"`
+			Accounts []struct {
+				AccountID string `json:"account_id"`
+				Number    string `json:"multiline_number"`
+			} `json:"accounts"`
+		}
+		if err := c.postJSON(ctx, "/v1/accounts/move", map[string]any{"account_ids": args, "organization_id": *to}, &r); err != nil {
+			return fail(stderr, err)
+		}
+		for _, a := range r.Accounts {
+			fmt.Fprintf(stdout, "%s\t%s\n", a.AccountID, a.Number)
+		}
+		fmt.Fprintf(stdout, "%d accounts moved to %s\n", r.Moved, *to)
+		return exitOK
+	}
+}

@@ -1,0 +1,158 @@
+// Command mlctl drives the MultiLine batch onboarding API from a terminal or a script:
+//
+//	mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
+//	mlctl batches --org ID
+//	mlctl report ID [-o PATH]
+//	mlctl resend --org ID ACCOUNT_ID...
+//	mlctl move --to ORG ACCOUNT_ID...
+//
+// Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
+// (default http://localhost:8080).
+//
+// Exit codes: 0 when everything succeeded; 1 when some rows failed (or were invalid in a dry
+// run), or the API or network failed; 2 on a usage error or when the API refused the file
+// itself (a 4xx answer to the upload).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `mlctl drives the MultiLine batch onboarding API.
+
+Usage:
+  mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
+  mlctl batches --org ID
+  mlctl report ID [-o PATH]
+  mlctl resend --org ID ACCOUNT_ID...
+  mlctl move --to ORG ACCOUNT_ID...
+
+Every command takes --token (or MULTILINE_TOKEN) and --url (or MULTILINE_URL,
+default http://localhost:8080). Run "mlctl COMMAND -h" for a command's flags.
+
+Exit codes: 0 all succeeded, 1 some rows failed or the request failed,
+2 usage error or the API refused the file.
+`
+
+// command is one subcommand: it defines its flags on fs and runs with the parsed client.
+type command struct {
+	flags func(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{
+	"upload":  {flags: uploadFlags},
+	"batches": {flags: batchesFlags},
+	"report":  {flags: reportFlags},
+	"resend":  {flags: resendFlags},
+	"move":    {flags: moveFlags},
+}
+
+// usageError is a mistake in the command line; run prints it with the usage hint.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run is the whole program: it parses args, runs the command and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "mlctl: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("mlctl "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	token := fs.String("token", os.Getenv("MULTILINE_TOKEN"), "admin token (default $MULTILINE_TOKEN)")
+	url := fs.String("url", envOr("MULTILINE_URL", "http://localhost:8080"), "API base URL (default $MULTILINE_URL)")
+	exec := cmd.flags(fs)
+	rest, err := parseInterspersed(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage // flag has printed the problem and the flags
+	}
+	if *token == "" {
+		fmt.Fprintln(stderr, "mlctl: no admin token: pass --token or set MULTILINE_TOKEN")
+		return exitUsage
+	}
+	return exec(ctx, newClient(*url, *token), rest, stdout, stderr)
+}
+
+// parseInterspersed parses flags that come before, between or after positional arguments
+// (the flag package stops at the first one), and returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		if args[0] == "--" {
+			return append(rest, args[1:]...), nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// fail prints err and returns its exit code: 2 for usage errors and the API's refusals of
+// the request (4xx) where refusal means the input is wrong, 1 otherwise.
+func fail(stderr io.Writer, err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "mlctl: %s (see mlctl -h)\n", ue.msg)
+		return exitUsage
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		fmt.Fprintf(stderr, "mlctl: %s\n", ae.Message)
+		for _, d := range ae.Details {
+			fmt.Fprintf(stderr, "  %s\n", d)
+		}
+		fmt.Fprintf(stderr, "  (%s, HTTP %d)\n", ae.Code, ae.Status)
+		return exitFailed
+	}
+	fmt.Fprintf(stderr, "mlctl: %s\n", strings.TrimSpace(err.Error()))
+	return exitFailed
+}

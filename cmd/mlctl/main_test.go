@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/multiline/onboarding/internal/stacktest"
+)
+
+// setup starts a stack with a worker and an organization with numbers, and returns a runner
+// of mlctl against it.
+func setup(t *testing.T) (s *stacktest.Stack, orgID, groupID string, mlctl func(args ...string) (int, string, string)) {
+	t.Helper()
+	s = stacktest.New(t)
+	s.StartWorker(4)
+	orgID, groupID = s.Org("Acme", 100, 20)
+	mlctl = func(args ...string) (int, string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		all := append([]string{}, args...)
+		if len(all) > 0 {
+			all = append(all[:1:1], append([]string{"--url", s.API.URL, "--token", s.RootToken}, all[1:]...)...)
+		}
+		code := run(ctx, all, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	return s, orgID, groupID, mlctl
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUploadCommand(t *testing.T) {
+	s, org, group, mlctl := setup(t)
+	badRow := append(stacktest.CSV("acme.example", 50, 2), []byte("Bad,Row,not-an-address,Maybe,,auto,on,,English\r\n")...)
+	headerOnly := []byte(strings.SplitAfter(string(stacktest.CSV("x.example", 0, 0)), "\n")[0])
+
+	t.Run("wait saves the report and exits 0", func(t *testing.T) {
+		report := filepath.Join(t.TempDir(), "report.csv")
+		file := writeFile(t, "accounts.csv", stacktest.CSV("acme.example", 1, 5))
+		code, out, errOut := mlctl("upload", file, "--org", org, "--permission-group", group, "--invite", "--wait", "--poll", "100ms", "--report", report)
+		if code != exitOK {
+			t.Fatalf("exit: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "5 succeeded, 0 failed, 0 canceled of 5; report saved to "+report) {
+			t.Errorf("stdout: got\n%s\nwant the summary line", out)
+		}
+		if !strings.Contains(out, "5/5 processed") {
+			t.Errorf("stdout: got\n%s\nwant plain progress lines (not a terminal)", out)
+		}
+		b, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatalf("report: %v", err)
+		}
+		if lines := strings.Count(strings.TrimSpace(string(b)), "\n"); lines != 5 {
+			t.Errorf("report: got %d data lines, want 5", lines)
+		}
+		s.SMTP.WaitForMessages(t, 5, 10*time.Second)
+	})
+
+	t.Run("one bad row exits 1 with the default report name", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		file := writeFile(t, "bad.csv", badRow)
+		code, out, errOut := mlctl("upload", "--org", org, "--permission-group", group, file, "--wait", "--poll", "100ms")
+		if code != exitFailed {
+			t.Fatalf("exit: got %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		id := strings.Fields(out)[1]
+		if _, err := os.Stat(filepath.Join(dir, "batch-"+strings.TrimSuffix(id, ":")+"-report.csv")); err != nil {
+			t.Errorf("default report file: %v\nstdout:\n%s", err, out)
+		}
+		if !strings.Contains(out, "2 succeeded, 1 failed") {
+			t.Errorf("stdout: got\n%s\nwant 2 succeeded, 1 failed", out)
+		}
+	})
+
+	t.Run("header-only file exits 2 with the API's words", func(t *testing.T) {
+		file := writeFile(t, "empty.csv", headerOnly)
+		code, out, errOut := mlctl("upload", file, "--org", org, "--permission-group", group, "--wait")
+		if code != exitUsage {
+			t.Fatalf("exit: got %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "the file has a header but no accounts") || !strings.Contains(errOut, "no_rows, HTTP 422") {
+			t.Errorf("stderr: got\n%s\nwant the no_rows message", errOut)
+		}
+	})
+
+	t.Run("dry run prints the errors", func(t *testing.T) {
+		file := writeFile(t, "check.csv", append(stacktest.CSV("dry.example", 1, 1), []byte("Bad,Row,not-an-address,Maybe,,auto,on,,English\r\n")...))
+		code, out, errOut := mlctl("upload", file, "--org", org, "--permission-group", group, "--dry-run")
+		if code != exitFailed {
+			t.Fatalf("exit: got %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "row 3\tsocial_messaging\t") || !strings.Contains(out, "2 rows: 1 ready to import, 1 with problems") {
+			t.Errorf("stdout: got\n%s\nwant row 3's social_messaging error and the summary", out)
+		}
+	})
+
+	t.Run("usage errors exit 2", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"upload", "--org", org},
+			{"upload", "a.csv", "b.csv", "--org", org, "--permission-group", group},
+			{"upload", "a.csv", "--org", org, "--permission-group", group, "--report", "x.csv"},
+			{"upload", "--nope"},
+			{"frobnicate"},
+			{"report"},
+		} {
+			if code, _, errOut := mlctl(args...); code != exitUsage {
+				t.Errorf("mlctl %s: got exit %d, want 2 (stderr %q)", strings.Join(args, " "), code, errOut)
+			}
+		}
+	})
+}
+
+func TestUploadScriptCommands(t *testing.T) {
+	s, org, group, mlctl := setup(t)
+	dest, _ := s.Org("Dest", 500, 5)
+	file := writeFile(t, "accounts.csv", stacktest.CSV("acme.example", 1, 2))
+	if code, out, errOut := mlctl("upload", file, "--org", org, "--permission-group", group, "--wait", "--poll", "100ms",
+		"--report", filepath.Join(t.TempDir(), "r.csv")); code != exitOK {
+		t.Fatalf("upload: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	t.Run("batches", func(t *testing.T) {
+		code, out, errOut := mlctl("batches", "--org", org)
+		if code != exitOK || !strings.Contains(out, "completed") || !strings.Contains(out, "accounts.csv") {
+			t.Fatalf("batches: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+	})
+
+	t.Run("report", func(t *testing.T) {
+		var list struct {
+			Batches []batch `json:"batches"`
+		}
+		s.Do(http.MethodGet, "/v1/organizations/"+org+"/batches", s.RootToken, nil).JSON(t, &list)
+		code, out, errOut := mlctl("report", list.Batches[0].ID, "-o", "-")
+		if code != exitOK || !strings.Contains(out, "user1@acme.example") {
+			t.Fatalf("report: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if code, _, errOut := mlctl("report", "no-such-batch"); code != exitFailed || !strings.Contains(errOut, "batch_not_found") {
+			t.Errorf("report of a missing batch: got exit %d, stderr %q; want 1 and batch_not_found", code, errOut)
+		}
+	})
+
+	var accounts struct {
+		Accounts []struct {
+			ID string `json:"id"`
+		} `json:"accounts"`
+	}
+	s.Do(http.MethodGet, "/v1/organizations/"+org+"/accounts", s.RootToken, nil).JSON(t, &accounts)
+	if len(accounts.Accounts) != 2 {
+		t.Fatalf("accounts: got %d, want 2", len(accounts.Accounts))
+	}
+	ids := []string{accounts.Accounts[0].ID, accounts.Accounts[1].ID}
+
+	t.Run("resend", func(t *testing.T) {
+		code, out, errOut := mlctl(append([]string{"resend", "--org", org}, ids...)...)
+		if code != exitOK || !strings.Contains(out, "2 invitations queued, 0 not sent") {
+			t.Fatalf("resend: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+	})
+
+	t.Run("move", func(t *testing.T) {
+		code, out, errOut := mlctl(append([]string{"move", "--to", dest}, ids...)...)
+		if code != exitOK || !strings.Contains(out, fmt.Sprintf("2 accounts moved to %s", dest)) {
+			t.Fatalf("move: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+	})
+}
+
+func TestUploadTokenFromEnvironment(t *testing.T) {
+	t.Setenv("MULTILINE_TOKEN", "")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"batches", "--org", "x"}, &stdout, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "MULTILINE_TOKEN") {
+		t.Errorf("no token: got exit %d, stderr %q; want 2 naming MULTILINE_TOKEN", code, stderr.String())
+	}
+}
+
+func TestUploadProgressBar(t *testing.T) {
+	done := time.Now()
+	for _, tc := range []struct {
+		b    batch
+		left string
+		want string
+	}{
+		{batch{Total: 10}, "", "[..............................]   0%  0/10  ok 0  failed 0   "},
+		{batch{Total: 10, Processed: 5, Succeeded: 4, Failed: 1}, "about 5s left", "[###############...............]  50%  5/10  ok 4  failed 1  about 5s left   "},
+		{batch{Total: 10, Processed: 10, Succeeded: 10, FinishedAt: &done}, "", "[##############################] 100%  10/10  ok 10  failed 0   "},
+	} {
+		if got := bar(tc.b, tc.left); got != tc.want {
+			t.Errorf("bar: got %q, want %q", got, tc.want)
+		}
+	}
+	if got := eta(batch{Total: 10, Processed: 4}, 0, 4*time.Second); got != "about 6s left" {
+		t.Errorf("eta: got %q, want about 6s left", got)
+	}
+}

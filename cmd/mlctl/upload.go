@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+)
+
+func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	org := fs.String("org", "", "organization id (required)")
+	group := fs.String("permission-group", "", "permission group id (required)")
+	invite := fs.Bool("invite", false, "Import & Invite: send the invitation emails now")
+	dryRun := fs.Bool("dry-run", false, "check the file only and list its errors; store nothing")
+	wait := fs.Bool("wait", false, "wait until the batch finishes, showing progress, then save the report")
+	report := fs.String("report", "", "where to save the report with --wait (default batch-<id>-report.csv)")
+	poll := fs.Duration("poll", time.Second, "how often to ask for progress with --wait")
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if len(args) != 1 {
+			return fail(stderr, usagef("upload takes one FILE, got %d arguments", len(args)))
+		}
+		if *org == "" || *group == "" {
+			return fail(stderr, usagef("upload needs --org and --permission-group"))
+		}
+		if *report != "" && !*wait {
+			return fail(stderr, usagef("--report needs --wait: the report is ready when the batch finishes"))
+		}
+		fields := map[string]string{"permission_group": *group, "invite": strconv.FormatBool(*invite)}
+		if *dryRun {
+			fields["dry_run"] = "true"
+		}
+		b, err := c.upload(ctx, *org, args[0], fields)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+			fail(stderr, err)
+			return exitUsage // the file (or the request) itself is refused: nothing was stored
+		}
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *dryRun {
+			return printDryRun(b, stdout, stderr)
+		}
+		var bt batch
+		if err := decode(b, &bt); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "batch %s: %d rows accepted (%s)\n", bt.ID, bt.Total, bt.Status)
+		for _, n := range bt.Notices {
+			fmt.Fprintf(stdout, "note: %s\n", n)
+		}
+		if !*wait {
+			return exitOK
+		}
+		done, err := waitBatch(ctx, c, bt, *poll, stdout)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		path := *report
+		if path == "" {
+			path = "batch-" + done.ID + "-report.csv"
+		}
+		if err := saveReport(ctx, c, done.ID, path); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "batch %s %s: %d succeeded, %d failed, %d canceled of %d; report saved to %s\n",
+			done.ID, done.Status, done.Succeeded, done.Failed, done.Canceled, done.Total, path)
+		if done.Succeeded != done.Total {
+			return exitFailed
+		}
+		return exitOK
+	}
+}
+
+// printDryRun lists a dry run's errors; exit 1 when any row is invalid.
+func printDryRun(b []byte, stdout, stderr io.Writer) int {
+	var r struct {
+		Total   int      `json:"total"`
+		Valid   int      `json:"valid"`
+		Invalid int      `json:"invalid"`
+		Notices []string `json:"notices"`
+		Errors  []struct {
+			Row     int    `json:"row"`
+			Column  string `json:"column"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := decode(b, &r); err != nil {
+		return fail(stderr, err)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(stdout, "row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
+	}
+	for _, n := range r.Notices {
+		fmt.Fprintf(stdout, "note: %s\n", n)
+	}
+	fmt.Fprintf(stdout, "%d rows: %d ready to import, %d with problems\n", r.Total, r.Valid, r.Invalid)
+	if r.Invalid > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// waitBatch polls the batch until it finishes, drawing a bar on a terminal and printing a
+// line per change otherwise.
+func waitBatch(ctx context.Context, c *client, b batch, every time.Duration, out io.Writer) (batch, error) {
+	tty := isTerminal(out)
+	start := time.Now()
+	startDone := b.Processed
+	last := -1
+	for {
+		if tty {
+			fmt.Fprintf(out, "\r%s", bar(b, eta(b, startDone, time.Since(start))))
+		} else if b.Processed != last {
+			fmt.Fprintf(out, "batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
+		}
+		last = b.Processed
+		if b.FinishedAt != nil {
+			if tty {
+				fmt.Fprintln(out)
+			}
+			return b, nil
+		}
+		select {
+		case <-ctx.Done():
+			if tty {
+				fmt.Fprintln(out)
+			}
+			return b, fmt.Errorf("stopped waiting for batch %s (it goes on): %w", b.ID, ctx.Err())
+		case <-time.After(every):
+		}
+		if err := c.getJSON(ctx, "/v1/batches/"+pathEscape(b.ID), &b); err != nil {
+			return b, err
+		}
+	}
+}
+
+// bar draws one line: [#####.....]  50%  3/6  ok 3  failed 0  about 5s left.
+func bar(b batch, left string) string {
+	const width = 30
+	pct := 100
+	if b.Total > 0 {
+		pct = 100 * b.Processed / b.Total
+	}
+	fill := width * pct / 100
+	s := fmt.Sprintf("[%s%s] %3d%%  %d/%d  ok %d  failed %d", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
+		pct, b.Processed, b.Total, b.Succeeded, b.Failed)
+	if left != "" {
+		s += "  " + left
+	}
+	return s + "   " // cover the tail of a longer previous line
+}
+
+// eta estimates the time left from the rate since waiting began.
+func eta(b batch, startDone int, elapsed time.Duration) string {
+	done := b.Processed - startDone
+	if b.FinishedAt != nil || done <= 0 || elapsed <= 0 {
+		return ""
+	}
+	left := time.Duration(float64(elapsed) / float64(done) * float64(b.Total-b.Processed))
+	return "about " + left.Round(time.Second).String() + " left"
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// saveReport writes the batch's report to path ("-" for stdout is not offered: the summary
+// goes there).
+func saveReport(ctx context.Context, c *client, id, path string) error {
+	b, err := c.report(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("save report: %w", err)
+	}
+	return nil
+}
