@@ -31,10 +31,11 @@ import (
 type env struct {
 	b       *testing.B
 	st      *store.Store
-	api     string
+	apiURL  string
 	token   string
 	smtp    *smtptest.Server
 	worker  *exec.Cmd
+	api     *exec.Cmd
 	orgs    int
 	numbers int
 }
@@ -81,10 +82,10 @@ func setup(b *testing.B) *env {
 		b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
 		return cmd
 	}
-	start("api", "serve")
+	e.api = start("api", "serve")
 	e.worker = start("worker")
-	e.api = "http://" + apiAddr
-	waitReady(b, e.api+"/readyz")
+	e.apiURL = "http://" + apiAddr
+	waitReady(b, e.apiURL+"/readyz")
 	waitReady(b, "http://"+workerAddr+"/readyz")
 	return e
 }
@@ -149,7 +150,7 @@ func (e *env) upload(org, group, domain string, n int) string {
 	fw, _ := mw.CreateFormFile("file", "bench.csv")
 	_, _ = fw.Write([]byte(csv.String()))
 	mw.Close()
-	req, _ := http.NewRequest("POST", e.api+"/v1/organizations/"+org+"/batches", &body)
+	req, _ := http.NewRequest("POST", e.apiURL+"/v1/organizations/"+org+"/batches", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	resp, err := http.DefaultClient.Do(req)
@@ -172,7 +173,7 @@ func (e *env) upload(org, group, domain string, n int) string {
 func (e *env) wait(id string, poll time.Duration) (succeeded int) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest("GET", e.api+"/v1/batches/"+id, nil)
+		req, _ := http.NewRequest("GET", e.apiURL+"/v1/batches/"+id, nil)
 		req.Header.Set("Authorization", "Bearer "+e.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -211,6 +212,24 @@ func (e *env) phases(id string, start time.Time) {
 		ms(p.Created), ms(p.Started), ms(p.FirstSettled), ms(p.LastSettled), ms(p.Finished))
 }
 
+// cpu returns the CPU time a process has used so far.
+func cpu(cmd *exec.Cmd) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// cpuPerRow reports the api's and worker's CPU per row since the marks.
+func (e *env) cpuPerRow(b *testing.B, apiMark, workerMark time.Duration, rows int) {
+	b.ReportMetric(float64((cpu(e.api)-apiMark).Microseconds())/float64(rows), "api_cpu_us/row")
+	b.ReportMetric(float64((cpu(e.worker)-workerMark).Microseconds())/float64(rows), "worker_cpu_us/row")
+}
+
 // peakRSS reads the worker's high-water resident set size in MiB.
 func (e *env) peakRSS() float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.worker.Process.Pid))
@@ -232,6 +251,7 @@ func BenchmarkOneBatch1000(b *testing.B) {
 	e := setup(b)
 	sent := 0
 	var toReport, toMail time.Duration
+	apiMark, workerMark := cpu(e.api), cpu(e.worker)
 	for i := 0; i < b.N; i++ {
 		org, group := e.org(1000)
 		start := time.Now()
@@ -245,6 +265,7 @@ func BenchmarkOneBatch1000(b *testing.B) {
 		e.smtp.WaitForMessages(b, sent, time.Minute)
 		toMail += time.Since(start)
 	}
+	e.cpuPerRow(b, apiMark, workerMark, 1000*b.N)
 	b.ReportMetric(toReport.Seconds()/float64(b.N), "s_to_report")
 	b.ReportMetric(toMail.Seconds()/float64(b.N), "s_to_last_email")
 	b.ReportMetric(1000*float64(b.N)/toReport.Seconds(), "rows/s")
@@ -257,6 +278,7 @@ func BenchmarkTenBatchesAtOnce(b *testing.B) {
 	e := setup(b)
 	sent := 0
 	var total time.Duration
+	apiMark, workerMark := cpu(e.api), cpu(e.worker)
 	for i := 0; i < b.N; i++ {
 		org, group := e.org(10000)
 		start := time.Now()
@@ -275,6 +297,7 @@ func BenchmarkTenBatchesAtOnce(b *testing.B) {
 		sent += 10000
 		e.smtp.WaitForMessages(b, sent, 2*time.Minute)
 	}
+	e.cpuPerRow(b, apiMark, workerMark, 10000*b.N)
 	b.ReportMetric(total.Seconds()/float64(b.N), "s_to_report")
 	b.ReportMetric(10000*float64(b.N)/total.Seconds(), "rows/s")
 	b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
