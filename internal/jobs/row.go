@@ -134,7 +134,7 @@ func (h *Handler) invitationMessage(res store.ClaimResult, tok string, expires t
 
 // giveUp settles a row whose last attempt failed transiently, so that its batch finishes.
 func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zerolog.Logger) (string, error) {
-	w, err := h.store.RowWork(ctx, p.BatchID, p.Line)
+	w, err := h.store.RowState(ctx, p.BatchID, p.Line)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
@@ -148,24 +148,29 @@ func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zer
 	log.Error().Err(cause).Msg("row failed on its last attempt")
 	outcome := store.RowFailed
 	if w.InvitationID != nil {
-		if err := h.store.InvitationFailed(ctx, w.BatchID, w.Line, *w.InvitationID, reason); err != nil {
+		if err := h.store.InvitationFailed(ctx, p.BatchID, p.Line, *w.InvitationID, reason); err != nil {
 			return "", err
 		}
 		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
 		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Inc()
 		outcome = store.RowSucceeded
 	} else {
-		ok, err := h.store.SettleRow(ctx, w.BatchID, w.Line, store.RowFailed, reason)
+		ok, err := h.store.SettleRow(ctx, p.BatchID, p.Line, store.RowFailed, reason)
 		if err != nil || !ok {
 			return "", err
 		}
 		h.metrics.RowsSettled.WithLabelValues(store.RowFailed, "gave_up").Inc()
 	}
-	return outcome, h.finalizeIfSettled(ctx, []string{w.BatchID})
+	settled, err := h.store.SettledBatches(ctx, []string{p.BatchID})
+	if err != nil {
+		return "", err
+	}
+	return outcome, h.finalizeIfSettled(ctx, settled)
 }
 
-// finalizeIfSettled enqueues the finalizer of each batch in ids. Several flushes may find a
-// batch settled; the finalizer's task id and guarded status change make that harmless.
+// finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.
+// Several flushes may find a batch settled; the finalizer's task id and guarded status change
+// make that harmless.
 func (h *Handler) finalizeIfSettled(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		if err := h.client.EnqueueFinalize(ctx, id); err != nil {

@@ -92,7 +92,7 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult
 	if err != nil {
 		return nil, nil, err
 	}
-	settled, err := s.settledBatches(ctx, touched)
+	settled, err := s.SettledBatches(ctx, touched)
 	return results, settled, err
 }
 
@@ -470,11 +470,11 @@ func (r *rotation) exec(ctx context.Context, tx ptx) error {
 	return nil
 }
 
-// settledBatches returns those of ids with no pending row that have not finished. It runs
+// SettledBatches returns those of ids with no pending row that have not finished. It runs
 // after the commit that settled rows: two flushes settling a batch's last rows at once each
 // see the other's work once both have committed, so at least one of them finds the batch
 // settled.
-func (s *Store) settledBatches(ctx context.Context, ids []string) ([]string, error) {
+func (s *Store) SettledBatches(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -565,5 +565,5 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 	if err != nil {
 		return nil, err
 	}
-	return s.settledBatches(ctx, touched)
+	return s.SettledBatches(ctx, touched)
 }
