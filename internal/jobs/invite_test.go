@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"github.com/lib/pq"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -193,6 +194,18 @@ func TestResendSendsOncePerAccountAndReplacesTheLink(t *testing.T) {
 		t.Errorf("got %d answers, want 5 (the duplicate once)", len(res))
 	}
 	s.SMTP.WaitForMessages(t, 5, 10*time.Second)
+	// An email is recorded as sent just after the server accepts it: wait for the records.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var recorded int
+		s.DB.Get(&recorded, `SELECT count(*) FROM invitations WHERE id = ANY($1::uuid[]) AND state = 'sent'`,
+			pq.Array([]string{res[a].InvitationID, res[bb].InvitationID, res[c].InvitationID}))
+		if recorded == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d resent invitations recorded as sent, want 3", recorded)
+		}
+	}
 
 	// The same request's tasks delivered again send nothing more.
 	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
