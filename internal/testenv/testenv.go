@@ -46,7 +46,10 @@ var (
 func DB(t testing.TB) (*sqlx.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx) })
+	templateOnce.Do(func() {
+		templateName, templateErr = ensureTemplate(ctx)
+		dropAbandoned(ctx)
+	})
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
 	}
@@ -55,7 +58,8 @@ func DB(t testing.TB) (*sqlx.DB, string) {
 		t.Fatalf("open admin database: %v", err)
 	}
 	defer admin.Close()
-	name := "mltest_" + randomHex(6)
+	// The creation time in the name lets a later run drop what a killed run left behind.
+	name := fmt.Sprintf("mltest_%d_%s", time.Now().Unix(), randomHex(4))
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
@@ -131,6 +135,34 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return name, nil
+}
+
+// dropAbandoned drops test databases more than two hours old: a test binary killed before its
+// cleanup leaves its databases behind.
+func dropAbandoned(ctx context.Context) {
+	admin, err := sql.Open("postgres", AdminURL())
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^mltest_[0-9]+_'`)
+	if err != nil {
+		return
+	}
+	var old []string
+	for rows.Next() {
+		var name string
+		var created int64
+		if rows.Scan(&name) == nil {
+			if _, err := fmt.Sscanf(name, "mltest_%d_", &created); err == nil && time.Since(time.Unix(created, 0)) > 2*time.Hour {
+				old = append(old, name)
+			}
+		}
+	}
+	rows.Close()
+	for _, name := range old {
+		_, _ = admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+	}
 }
 
 func migrationsHash() (string, error) {
