@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func DB(t testing.TB) (*sqlx.DB, string) {
 	ctx := context.Background()
 	templateOnce.Do(func() {
 		templateName, templateErr = ensureTemplate(ctx)
-		dropAbandoned(ctx)
+		dropAbandoned(ctx, templateName)
 	})
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
@@ -137,15 +138,16 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	return name, nil
 }
 
-// dropAbandoned drops test databases more than two hours old: a test binary killed before its
-// cleanup leaves its databases behind.
-func dropAbandoned(ctx context.Context) {
+// dropAbandoned drops test databases more than two hours old (a test binary killed before
+// its cleanup leaves its databases behind) and templates of other migration sets.
+func dropAbandoned(ctx context.Context, template string) {
 	admin, err := sql.Open("postgres", AdminURL())
 	if err != nil {
 		return
 	}
 	defer admin.Close()
-	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^mltest_[0-9]+_'`)
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^mltest_[0-9]+_'
+		OR (datname ~ '^mltmpl_[0-9a-f]+$' AND datname <> $1)`, template)
 	if err != nil {
 		return
 	}
@@ -154,7 +156,9 @@ func dropAbandoned(ctx context.Context) {
 		var name string
 		var created int64
 		if rows.Scan(&name) == nil {
-			if _, err := fmt.Sscanf(name, "mltest_%d_", &created); err == nil && time.Since(time.Unix(created, 0)) > 2*time.Hour {
+			if strings.HasPrefix(name, "mltmpl_") {
+				old = append(old, name)
+			} else if _, err := fmt.Sscanf(name, "mltest_%d_", &created); err == nil && time.Since(time.Unix(created, 0)) > 2*time.Hour {
 				old = append(old, name)
 			}
 		}
