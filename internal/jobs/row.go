@@ -78,7 +78,8 @@ func (h *Handler) settleRow(ctx context.Context, p rowPayload, log zerolog.Logge
 
 // invite sends the row's invitation after the commit that created it, and records the send.
 func (h *Handler) invite(ctx context.Context, p rowPayload, res store.ClaimResult, tok string, expires time.Time, log zerolog.Logger) (string, error) {
-	out := store.InvitationOutcome{BatchID: p.BatchID, Line: p.Line, InvitationID: res.InvitationID}
+	out := store.InvitationOutcome{BatchID: p.BatchID, Line: p.Line, AccountID: res.AccountID,
+		Number: res.Number, InvitationID: res.InvitationID}
 	if res.IdentifierKind != "email" {
 		out.Reason = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
 		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_not_sent").Inc()

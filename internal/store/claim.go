@@ -113,12 +113,14 @@ func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimRe
 	for i, k := range keys {
 		batchIDs[i], lines[i] = k.batchID, int64(k.line)
 	}
-	// Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the planner from
+	// A pending row is not written until it settles: an account this row created earlier is
+	// found by the account's batch_id and batch_line. Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the planner from
 	// flattening it): statistics rarely know how many rows a batch has, and a join on
 	// batch_id alone would walk every row of the batch for each key. Keys come sorted, so
 	// rows are locked in (batch, line) order.
-	const qload = `SELECT r.batch_id, r.line, r.status, r.account_id, r.invitation_id, r.number,
-			i.state AS invitation_state, b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
+	const qload = `SELECT r.batch_id, r.line, r.status, a.id AS account_id, i.id AS invitation_id,
+			COALESCE(n.e164, '') AS number, i.state AS invitation_state,
+			b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
 			b.status AS batch_status, b.organization_id, o.name AS organization_name, r.identifier,
 			r.identifier_kind, r.firstname, r.lastname, r.multiline_number, r.language
 		FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
@@ -126,7 +128,11 @@ func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimRe
 			WHERE batch_id = k.batch_id AND line = k.line OFFSET 0 FOR UPDATE) r
 		JOIN batches b ON b.id = r.batch_id
 		JOIN organizations o ON o.id = b.organization_id
-		LEFT JOIN invitations i ON i.id = r.invitation_id`
+		LEFT JOIN LATERAL (SELECT id FROM accounts
+			WHERE batch_id = r.batch_id AND batch_line = r.line OFFSET 0) a ON true
+		LEFT JOIN numbers n ON n.account_id = a.id
+		LEFT JOIN LATERAL (SELECT id, state FROM invitations
+			WHERE account_id = a.id AND state = 'pending' OFFSET 0) i ON true`
 	var rows []claimRow
 	if err := tx.SelectContext(ctx, &rows, qload, pq.Array(batchIDs), pq.Array(lines)); err != nil {
 		return fmt.Errorf("lock rows: %w", mapErr(err))
@@ -363,35 +369,16 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 		}
 	}
 
-	var ub, ua, un, ui []string
-	var ul []int64
 	for _, p := range keep {
 		k := rowKey{p.row.BatchID, p.row.Line}
-		inv := invitationOf[p.account]
-		ub, ul, ua, un, ui = append(ub, k.batchID), append(ul, int64(k.line)), append(ua, p.account), append(un, p.number), append(ui, inv)
-		if !p.row.Invite {
-			settle.add(k.batchID, k.line, RowSucceeded, "")
-		}
 		r := &results[index[k]]
-		r.Reserved = p.number != ""
 		if p.row.Invite {
-			*r = inviteResult(p.row, p.account, inv, p.number)
+			*r = inviteResult(p.row, p.account, invitationOf[p.account], p.number)
 			r.Reserved = p.number != ""
-		} else {
-			*r = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
+			continue
 		}
-	}
-	if len(keep) > 0 {
-		// Import rows settle with the failures (settle.exec): one statement per transaction
-		// changes rows' status, so the pending counter's locks are taken once, in order.
-		const q = `UPDATE batch_rows r SET account_id = u.account_id, number = u.number,
-				invitation_id = NULLIF(u.invitation_id, '')::uuid
-			FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[])
-				AS u(batch_id, line, account_id, number, invitation_id)
-			WHERE r.batch_id = u.batch_id AND r.line = u.line`
-		if _, err := tx.ExecContext(ctx, q, pq.Array(ub), pq.Array(ul), pq.Array(ua), pq.Array(un), pq.Array(ui)); err != nil {
-			return fmt.Errorf("update rows: %w", mapErr(err))
-		}
+		settle.addAccount(k.batchID, k.line, RowSucceeded, "", p.account, p.number)
+		*r = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
 	}
 	return nil
 }
@@ -415,15 +402,22 @@ func reserveInto(ctx context.Context, tx selecter, into map[string]string, q str
 	return nil
 }
 
-// settlement collects rows to settle with one statement.
+// settlement collects rows to settle with one statement. It is the only statement of a
+// claim that changes rows' status, so the pending counter's locks are taken once, in order.
 type settlement struct {
-	batchIDs, statuses, reasons []string
-	lines                       []int64
+	batchIDs, statuses, reasons, accounts, numbers []string
+	lines                                          []int64
 }
 
 func (s *settlement) add(batchID string, line int, status, reason string) {
+	s.addAccount(batchID, line, status, reason, "", "")
+}
+
+// addAccount settles a row that got an account (an Import row).
+func (s *settlement) addAccount(batchID string, line int, status, reason, account, number string) {
 	s.batchIDs, s.lines = append(s.batchIDs, batchID), append(s.lines, int64(line))
 	s.statuses, s.reasons = append(s.statuses, status), append(s.reasons, reason)
+	s.accounts, s.numbers = append(s.accounts, account), append(s.numbers, number)
 }
 
 func (s *settlement) exec(ctx context.Context, tx ptx) error {
@@ -435,10 +429,14 @@ func (s *settlement) exec(ctx context.Context, tx ptx) error {
 	const q = `UPDATE batch_rows r SET
 			status = CASE WHEN r.status = 'pending' THEN u.status ELSE r.status END,
 			reason = CASE WHEN r.status = 'pending' THEN u.reason ELSE r.reason END,
-			settled_at = CASE WHEN r.status = 'pending' THEN now() ELSE r.settled_at END
-		FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS u(batch_id, line, status, reason)
+			settled_at = CASE WHEN r.status = 'pending' THEN now() ELSE r.settled_at END,
+			account_id = CASE WHEN r.status = 'pending' THEN NULLIF(u.account_id, '')::uuid ELSE r.account_id END,
+			number = CASE WHEN r.status = 'pending' THEN u.number ELSE r.number END
+		FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[])
+			AS u(batch_id, line, status, reason, account_id, number)
 		WHERE r.batch_id = u.batch_id AND r.line = u.line`
-	if _, err := tx.ExecContext(ctx, q, pq.Array(s.batchIDs), pq.Array(s.lines), pq.Array(s.statuses), pq.Array(s.reasons)); err != nil {
+	if _, err := tx.ExecContext(ctx, q, pq.Array(s.batchIDs), pq.Array(s.lines), pq.Array(s.statuses),
+		pq.Array(s.reasons), pq.Array(s.accounts), pq.Array(s.numbers)); err != nil {
 		return fmt.Errorf("settle rows: %w", mapErr(err))
 	}
 	return nil
@@ -510,6 +508,8 @@ func reasonClass(reason string) string {
 type InvitationOutcome struct {
 	BatchID      string
 	Line         int
+	AccountID    string
+	Number       string
 	InvitationID string
 	Sent         bool
 	Reason       string // why it was not delivered, when not Sent
@@ -522,10 +522,12 @@ type InvitationOutcome struct {
 func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutcome) ([]string, error) {
 	n := len(outcomes)
 	batchIDs, invIDs, reasons := make([]string, n), make([]string, n), make([]string, n)
+	accounts, numbers := make([]string, n), make([]string, n)
 	lines, sent := make([]int64, n), make([]bool, n)
 	var touched []string
 	for i, o := range outcomes {
 		batchIDs[i], lines[i], invIDs[i], sent[i], reasons[i] = o.BatchID, int64(o.Line), o.InvitationID, o.Sent, o.Reason
+		accounts[i], numbers[i] = o.AccountID, o.Number
 		if !slices.Contains(touched, o.BatchID) {
 			touched = append(touched, o.BatchID)
 		}
@@ -533,8 +535,8 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 	// Guards on state sit in the SETs and in inv's RETURNING, not in WHEREs the planner
 	// would answer by scanning a partial index (see settlement.exec).
 	const q = `WITH u AS (
-			SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::bool[], $5::text[])
-				AS u(batch_id, line, invitation_id, sent, reason)
+			SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], $7::text[])
+				AS u(batch_id, line, invitation_id, sent, reason, account_id, number)
 		), inv AS (
 			UPDATE invitations i SET
 				state = CASE WHEN i.state <> 'pending' THEN i.state WHEN u.sent THEN 'sent' ELSE 'failed' END,
@@ -552,11 +554,14 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 			settled_at = CASE WHEN r.status = 'pending' THEN now() ELSE r.settled_at END,
 			invitation = CASE WHEN r.status <> 'pending' THEN r.invitation WHEN u.sent THEN 'sent' ELSE 'failed' END,
 			reason = CASE WHEN r.status <> 'pending' THEN r.reason WHEN u.sent THEN ''
-				ELSE 'account created; invitation not delivered: ' || u.reason END
+				ELSE 'account created; invitation not delivered: ' || u.reason END,
+			account_id = CASE WHEN r.status = 'pending' THEN u.account_id ELSE r.account_id END,
+			number = CASE WHEN r.status = 'pending' THEN u.number ELSE r.number END,
+			invitation_id = CASE WHEN r.status = 'pending' THEN u.invitation_id ELSE r.invitation_id END
 		FROM u WHERE r.batch_id = u.batch_id AND r.line = u.line`
 	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
 		_, err := ptx{tx: tx, s: s}.ExecContext(ctx, q, pq.Array(batchIDs), pq.Array(lines), pq.Array(invIDs),
-			pq.Array(sent), pq.Array(reasons))
+			pq.Array(sent), pq.Array(reasons), pq.Array(accounts), pq.Array(numbers))
 		if err != nil {
 			return fmt.Errorf("record invitations: %w", mapErr(err))
 		}

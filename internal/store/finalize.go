@@ -54,7 +54,8 @@ func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]Repor
 			// Rows that already hold an account are in flight (their invitation is being
 			// sent); they finish on their own and the last of them finalizes again.
 			const qc = `UPDATE batch_rows SET status = 'canceled', reason = $2, settled_at = now()
-				WHERE batch_id = $1 AND status = 'pending' AND account_id IS NULL`
+				WHERE batch_id = $1 AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM accounts a
+					WHERE a.batch_id = batch_rows.batch_id AND a.batch_line = batch_rows.line)`
 			if _, err := tx.ExecContext(ctx, qc, id, canceledReason); err != nil {
 				return fmt.Errorf("cancel rows: %w", mapErr(err))
 			}

@@ -246,7 +246,8 @@ func (s *Store) RecordInvitationSend(ctx context.Context, id string, sent bool, 
 func (s *Store) StalePendingInvitations(ctx context.Context, olderThan time.Duration, limit int) ([]string, error) {
 	const q = `SELECT i.id FROM invitations i
 		WHERE i.state = 'pending' AND i.created_at < now() - $1 * interval '1 microsecond'
-			AND NOT EXISTS (SELECT 1 FROM batch_rows r WHERE r.invitation_id = i.id AND r.status = 'pending')
+			AND NOT EXISTS (SELECT 1 FROM accounts a JOIN batch_rows r ON r.batch_id = a.batch_id AND r.line = a.batch_line
+				WHERE a.id = i.account_id AND r.status = 'pending')
 		ORDER BY i.created_at LIMIT $2`
 	var ids []string
 	if err := s.db.SelectContext(ctx, &ids, q, olderThan.Microseconds(), limit); err != nil {
