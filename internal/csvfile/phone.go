@@ -65,11 +65,7 @@ func slowPhone(s string) (string, string) {
 	}
 	in := s
 	if i := strings.IndexFunc(s, func(r rune) bool { return r == '+' || unicode.IsDigit(r) }); i >= 0 && s[i] != '+' {
-		rest := s[i:]
-		if strings.HasPrefix(rest, "00") {
-			rest = rest[2:]
-		}
-		in = s[:i] + "+" + rest
+		in = s[:i] + "+" + strings.TrimPrefix(s[i:], "00")
 	}
 	num, err := phonenumbers.Parse(in, "ZZ")
 	switch {

@@ -24,14 +24,6 @@ func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
 	return context.WithValue(ctx, requestInfoKey, info), info
 }
 
-func adminFrom(ctx context.Context) (store.Admin, bool) {
-	info, _ := ctx.Value(requestInfoKey).(*requestInfo)
-	if info == nil || info.admin == nil {
-		return store.Admin{}, false
-	}
-	return *info.admin, true
-}
-
 // authedFunc is a handler that runs for an authenticated admin.
 type authedFunc func(w http.ResponseWriter, r *http.Request, admin store.Admin) error
 

@@ -35,12 +35,11 @@ func (s *Server) batchJSON(b store.Batch) batchJSON {
 
 // upload is a parsed multipart upload.
 type upload struct {
-	data       []byte
-	filename   string
-	groupID    string
-	invite     bool
-	dryRun     bool
-	uploadedBy string
+	data     []byte
+	filename string
+	groupID  string
+	invite   bool
+	dryRun   bool
 }
 
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
