@@ -69,12 +69,7 @@ func (s *Server) getInvitationTemplate(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	t, err := s.templateInForce(r, org, lang)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return s.writeTemplateInForce(w, r, org, lang)
 }
 
 func (s *Server) putInvitationTemplate(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
@@ -93,12 +88,7 @@ func (s *Server) putInvitationTemplate(w http.ResponseWriter, r *http.Request, a
 		Language: lang, Subject: body.Subject, Text: body.Text, HTML: body.HTML}); err != nil {
 		return err
 	}
-	t, err := s.templateInForce(r, org, lang)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return s.writeTemplateInForce(w, r, org, lang)
 }
 
 func (s *Server) deleteInvitationTemplate(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
@@ -109,12 +99,7 @@ func (s *Server) deleteInvitationTemplate(w http.ResponseWriter, r *http.Request
 	if _, err := s.store.DeleteInvitationTemplate(r.Context(), org, lang); err != nil {
 		return err
 	}
-	t, err := s.templateInForce(r, org, lang)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return s.writeTemplateInForce(w, r, org, lang)
 }
 
 // previewInvitationTemplate renders the template in the body, or the one in force for the
@@ -196,4 +181,14 @@ func decodeOptionalJSON(r *http.Request, v any) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	return decodeJSON(r, v)
+}
+
+// writeTemplateInForce answers with the template an organization's invitations use now.
+func (s *Server) writeTemplateInForce(w http.ResponseWriter, r *http.Request, org, lang string) error {
+	t, err := s.templateInForce(r, org, lang)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
 }
