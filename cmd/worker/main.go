@@ -57,7 +57,9 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom}, log)
+	// A connection per task that may be sending at once: a row task sends the invitations
+	// of the rows it took on one after the other on one connection.
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: cfg.WorkerConcurrency}, log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +79,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	client := jobs.NewClient(aclient, queues)
 	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL}, st, mail, client, m, log)
 
-	srv := asynq.NewServer(redisOpt, jobs.ServerConfig(queues, cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
+	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)
 	}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -10,6 +11,7 @@ import (
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/token"
 )
 
 // Sender delivers one email; *mailer.Mailer implements it.
@@ -32,8 +34,9 @@ type Handler struct {
 	log     zerolog.Logger
 	metrics *metrics.Worker
 	now     func() time.Time
+	looks   *batcher[store.RowKey, store.RowLook]
 	claims  *batcher[store.RowClaim, store.ClaimResult]
-	records *batcher[store.InvitationOutcome, struct{}]
+	records *batcher[[]store.InvitationOutcome, struct{}]
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 }
@@ -42,6 +45,7 @@ type Handler struct {
 // after a batch's last row).
 func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
+	h.looks = newBatcher(h.store.LookAtRows, 500, 2, 30*time.Second)
 	h.claims = newBatcher(h.claimRows, 200, 2, 30*time.Second)
 	h.records = newBatcher(h.recordInvitations, 200, 2, 30*time.Second)
 	return h
@@ -49,24 +53,29 @@ func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *met
 
 // Close stops the handler's batchers; call it after the Asynq server has shut down.
 func (h *Handler) Close() {
+	h.looks.Close()
 	h.claims.Close()
 	h.records.Close()
 }
 
 func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
-	res, settled, err := h.store.ClaimRows(ctx, claims)
+	res, settled, err := h.store.ClaimRows(ctx, claims, func() (string, []byte) { return token.New("") })
 	if err != nil {
 		return nil, err
 	}
 	return res, h.finalizeIfSettled(ctx, settled)
 }
 
-func (h *Handler) recordInvitations(ctx context.Context, outs []store.InvitationOutcome) ([]struct{}, error) {
+func (h *Handler) recordInvitations(ctx context.Context, calls [][]store.InvitationOutcome) ([]struct{}, error) {
+	var outs []store.InvitationOutcome
+	for _, c := range calls {
+		outs = append(outs, c...)
+	}
 	settled, err := h.store.RecordInvitations(ctx, outs)
 	if err != nil {
 		return nil, err
 	}
-	return make([]struct{}, len(outs)), h.finalizeIfSettled(ctx, settled)
+	return make([]struct{}, len(calls)), h.finalizeIfSettled(ctx, settled)
 }
 
 // Mux registers every task handler in one place.
@@ -79,11 +88,11 @@ func (h *Handler) Mux() *asynq.ServeMux {
 	return mux
 }
 
-// ServerConfig returns the Asynq server configuration for these handlers.
-func ServerConfig(q Queues, concurrency int, shutdown time.Duration, m *metrics.Worker, log zerolog.Logger) asynq.Config {
+// ServerConfig returns the Asynq server configuration for these handlers; NewServers splits
+// it over the queues.
+func ServerConfig(concurrency int, shutdown time.Duration, m *metrics.Worker, log zerolog.Logger) asynq.Config {
 	return asynq.Config{
 		Concurrency:     concurrency,
-		Queues:          q.All(),
 		RetryDelayFunc:  retryDelay,
 		ShutdownTimeout: shutdown,
 		// Asynq sleeps this long (half to one and a half times) whenever it finds every queue
@@ -98,6 +107,51 @@ func ServerConfig(q Queues, concurrency int, shutdown time.Duration, m *metrics.
 		}),
 	}
 }
+
+// Servers are a worker's two Asynq servers: one serves the rows queue with the configured
+// concurrency, the other the finalize, invitations and notify queues with half of it (two
+// at least).
+//
+// Asynq dequeues by trying a server's queues one after the other. One server for all four
+// queues, three of them empty most of the time, made up to four Redis calls for each row task
+// it dequeued, which halved the rate at which it could start row tasks. Apart, the rows
+// server polls one queue, and a finalizer never waits behind another batch's rows.
+type Servers struct {
+	rows, other *asynq.Server
+}
+
+// NewServers returns the servers of a worker over the queues of q; cfg is ServerConfig's.
+func NewServers(r asynq.RedisConnOpt, q Queues, cfg asynq.Config) *Servers {
+	rows, other := cfg, cfg
+	rows.Queues = map[string]int{q.Rows(): 1}
+	other.Queues = map[string]int{q.Finalize(): 6, q.Invitations(): 4, q.Notify(): 2}
+	other.Concurrency = max(2, cfg.Concurrency/2)
+	return &Servers{rows: asynq.NewServer(r, rows), other: asynq.NewServer(r, other)}
+}
+
+// Start starts both servers with handler.
+func (s *Servers) Start(handler asynq.Handler) error {
+	if err := s.rows.Start(handler); err != nil {
+		return err
+	}
+	if err := s.other.Start(handler); err != nil {
+		s.rows.Shutdown()
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops fetching, waits for the active tasks up to the shutdown timeout and puts
+// the unfinished ones back, on both servers at once.
+func (s *Servers) Shutdown() {
+	done := make(chan struct{})
+	go func() { s.other.Shutdown(); close(done) }()
+	s.rows.Shutdown()
+	<-done
+}
+
+// Ping checks that both servers reach Redis.
+func (s *Servers) Ping() error { return errors.Join(s.rows.Ping(), s.other.Ping()) }
 
 // lastAttempt reports whether a failure now archives the task instead of retrying it.
 func lastAttempt(ctx context.Context) bool {

@@ -93,25 +93,43 @@ func (r *Reconciler) Once(ctx context.Context) error {
 }
 
 // requeue enqueues the pending rows of batch id whose task is missing from Redis, replacing
-// archived ones (their retries ran out while nothing could be recorded).
+// archived ones (their retries ran out while nothing could be recorded). A row another row's
+// task took on waits for that task while it lives; once it is gone, the row goes back to its
+// own task.
 func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
-	lines, err := r.store.PendingLines(ctx, id)
+	rows, err := r.store.PendingLines(ctx, id)
 	if err != nil {
 		return 0, err
 	}
+	live := map[int]bool{} // owner line -> its task is still in Redis
 	var missing []int
-	for _, line := range lines {
-		info, err := r.inspector.GetTaskInfo(r.queues.Rows(), RowTaskID(id, line))
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-			missing = append(missing, line)
-		case err != nil:
-			return 0, fmt.Errorf("inspect task: %w", err)
-		case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
-			if err := r.inspector.DeleteTask(r.queues.Rows(), info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-				return 0, fmt.Errorf("delete archived task: %w", err)
+	for _, row := range rows {
+		if row.Owner != 0 {
+			alive, seen := live[row.Owner]
+			if !seen {
+				if alive, err = r.taskLive(ctx, id, row.Owner); err != nil {
+					return 0, err
+				}
+				live[row.Owner] = alive
+				if !alive {
+					n, err := r.store.GiveBack(ctx, id, row.Owner)
+					if err != nil {
+						return 0, err
+					}
+					r.log.Warn().Str("batch_id", id).Int("owner", row.Owner).Int("rows", n).
+						Msg("gave rows back to their own tasks: the task that took them on is gone")
+				}
 			}
-			missing = append(missing, line)
+			if alive {
+				continue
+			}
+		}
+		alive, err := r.taskLive(ctx, id, row.Line)
+		if err != nil {
+			return 0, err
+		}
+		if !alive {
+			missing = append(missing, row.Line)
 		}
 	}
 	if len(missing) == 0 {
@@ -122,4 +140,22 @@ func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
 	}
 	r.metrics.Reenqueued.Add(float64(len(missing)))
 	return len(missing), nil
+}
+
+// taskLive reports whether the task of row line of batch id is in Redis and may still run. An
+// archived or completed one is deleted, so that it can be enqueued again.
+func (r *Reconciler) taskLive(ctx context.Context, id string, line int) (bool, error) {
+	info, err := r.inspector.GetTaskInfo(r.queues.Rows(), RowTaskID(id, line))
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("inspect task: %w", err)
+	case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
+		if err := r.inspector.DeleteTask(r.queues.Rows(), info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return false, fmt.Errorf("delete archived task: %w", err)
+		}
+		return false, nil
+	}
+	return true, nil
 }

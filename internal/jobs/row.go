@@ -11,23 +11,21 @@ import (
 
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
-	"github.com/multiline/onboarding/internal/token"
 )
 
-// handleRow settles one batch row. It is idempotent: a row that has settled stays as it is,
-// and a row whose account exists resumes at its invitation.
+// handleRow settles one batch row, and the rows its task takes on (see store.RowClaim). It is
+// idempotent: a row that has settled stays as it is, a row whose account exists resumes at
+// its invitation, and a row another task has taken on is left to that task.
 //
 // The database work goes through two batchers, so that the rows being handled at once share
-// transactions: claims (account, number, invitation) and records (invitation outcomes).
+// transactions: claims (accounts, numbers, invitations) and records (invitation outcomes).
 func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[rowPayload](t)
 	if err != nil {
 		return err
 	}
 	log := h.log.With().Str("batch_id", p.BatchID).Int("row", p.Line).Logger()
-	start := h.now()
-	outcome, err := h.settleRow(ctx, p, log)
-	if err != nil {
+	if err := h.settleRows(ctx, p, log); err != nil {
 		if !lastAttempt(ctx) {
 			log.Warn().Err(err).Msg("row failed transiently; will retry")
 			if !mailer.IsTemporary(err) {
@@ -35,102 +33,185 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 			}
 			return err
 		}
-		if outcome, err = h.giveUp(ctx, p, err, log); err != nil {
+		// The rows this task took on and could not settle go back to their own tasks
+		// through the reconciler once this task is archived.
+		if _, err := h.giveUp(ctx, p, err, log); err != nil {
 			// Nothing could be recorded (the database is down): the reconciler enqueues the
 			// row again once the batch is stale.
 			return err
 		}
 	}
-	if outcome != "" {
-		h.metrics.RowDuration.WithLabelValues(outcome).Observe(h.now().Sub(start).Seconds())
-	}
 	return nil
 }
 
-// settleRow does the row's work and returns its outcome, or "" when there was nothing to do.
-func (h *Handler) settleRow(ctx context.Context, p rowPayload, log zerolog.Logger) (string, error) {
-	tok, hash := token.New("")
-	expires := h.now().Add(h.cfg.InvitationTTL)
-	res, err := h.claims.Do(ctx, store.RowClaim{BatchID: p.BatchID, Line: p.Line, TokenHash: hash, ExpiresAt: expires})
+// rowSweep is how many fresh rows of its batch a row task takes on besides its own. Their
+// accounts, numbers and invitations share the claim's transaction, their emails go out on the
+// task's SMTP connection one after the other, and their outcomes share one record statement;
+// the tasks of those rows then find them taken and finish at once. A hundred keeps a
+// 1000-row batch spread over several tasks, so that its emails go out on several connections.
+const rowSweep = 100
+
+// settleRows does the work of the task's row and of the rows it takes on.
+func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logger) error {
+	start := h.now()
+	retry, _ := asynq.GetRetryCount(ctx)
+	expires := start.Add(h.cfg.InvitationTTL)
+	if retry == 0 {
+		// Most tasks find their row settled or taken on by another task: a look without
+		// locks says so without waiting for the claims under way.
+		look, err := h.looks.Do(ctx, store.RowKey{BatchID: p.BatchID, Line: p.Line})
+		if err != nil {
+			return err
+		}
+		switch {
+		case !look.Exists:
+			log.Warn().Msg("row no longer exists; dropping its task")
+			return nil
+		case look.TookOn:
+			// An earlier run took rows on; the claim resumes them.
+		case look.Settled:
+			return nil
+		case look.Owner != 0:
+			log.Debug().Int("owner", look.Owner).Msg("row taken on by another row's task")
+			return nil
+		}
+	}
+	own, err := h.claims.Do(ctx, store.RowClaim{BatchID: p.BatchID, Line: p.Line, ExpiresAt: expires,
+		Sweep: rowSweep, Resume: retry > 0})
 	if err != nil {
-		return "", err
+		return err
 	}
-	if res.Reserved {
-		h.metrics.NumbersReserved.Inc()
-	}
-	switch res.Outcome {
+	switch own.Outcome {
 	case store.ClaimGone:
 		log.Warn().Msg("row no longer exists; dropping its task")
-		return "", nil
-	case store.ClaimSettled:
-		return "", nil
-	case store.ClaimDone:
-		h.metrics.RowsSettled.WithLabelValues(res.Status, res.ReasonClass).Inc()
-		if res.Status == store.RowSucceeded {
-			log.Debug().Str("account_id", res.AccountID).Str("number", res.Number).Msg("row settled: account created")
-		} else {
-			log.Info().Str("outcome", res.Status).Str("reason", res.Reason).Msg("row settled")
+	case store.ClaimOwned:
+		log.Debug().Int("owner", own.Owner).Msg("row taken on by another row's task")
+	}
+	if len(own.Taken) > 0 {
+		log.Debug().Int("rows", len(own.Taken)).Msg("took on rows of the batch")
+	}
+	var invites []store.ClaimResult
+	for _, res := range append([]store.ClaimResult{own}, own.Taken...) {
+		if res.Reserved {
+			h.metrics.NumbersReserved.Inc()
 		}
-		return res.Status, nil
+		switch res.Outcome {
+		case store.ClaimDone:
+			h.settled(res.Status, res.ReasonClass, start)
+			rlog := log.With().Int("row", res.Line).Logger()
+			if res.Status == store.RowSucceeded {
+				rlog.Debug().Str("account_id", res.AccountID).Str("number", res.Number).Msg("row settled: account created")
+			} else {
+				rlog.Info().Str("outcome", res.Status).Str("reason", res.Reason).Msg("row settled")
+			}
+		case store.ClaimInvite:
+			invites = append(invites, res)
+		}
 	}
-	return h.invite(ctx, p, res, tok, expires, log)
+	if len(invites) == 0 {
+		return nil
+	}
+	return h.invite(ctx, invites, expires, start, log)
 }
 
-// invite sends the row's invitation after the commit that created it, and records the send.
-func (h *Handler) invite(ctx context.Context, p rowPayload, res store.ClaimResult, tok string, expires time.Time, log zerolog.Logger) (string, error) {
-	out := store.InvitationOutcome{BatchID: p.BatchID, Line: p.Line, AccountID: res.AccountID,
-		Number: res.Number, InvitationID: res.InvitationID}
-	if res.IdentifierKind != "email" {
-		out.Reason = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
-		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_not_sent").Inc()
-		return store.RowSucceeded, h.record(ctx, out)
+// settled counts a row that settled now.
+func (h *Handler) settled(status, class string, start time.Time) {
+	h.metrics.RowsSettled.WithLabelValues(status, class).Inc()
+	h.metrics.RowDuration.WithLabelValues(status).Observe(h.now().Sub(start).Seconds())
+}
+
+// invite sends the invitations of rows after the commit that created them, then records the
+// outcomes in one statement. At the first transient failure it stops: what was sent or
+// refused is recorded, and the task's retry takes up the rest. On the last attempt the rest
+// fail with the reason instead, so that the batch finishes.
+func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires, start time.Time, log zerolog.Logger) error {
+	outcome := func(res store.ClaimResult) store.InvitationOutcome {
+		return store.InvitationOutcome{BatchID: res.BatchID, Line: res.Line, AccountID: res.AccountID,
+			Number: res.Number, InvitationID: res.InvitationID}
 	}
-	msg, err := h.invitationMessage(res, tok, expires)
+	outs := make([]store.InvitationOutcome, 0, len(rows))
+	var failed error
+	var untried []store.ClaimResult
+	for i, res := range rows {
+		out := outcome(res)
+		if res.IdentifierKind != "email" {
+			out.Reason = notByEmail
+			outs = append(outs, out)
+			continue
+		}
+		err := h.sendInvitation(ctx, res, expires)
+		switch {
+		case err == nil:
+			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
+			out.Sent = true
+		case mailer.IsPermanent(err):
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+			log.Info().Int("row", res.Line).Err(err).Msg("invitation refused by the mail server")
+			out.Reason = err.Error()
+		default:
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+			failed = fmt.Errorf("send invitation of row %d: %w", res.Line, err)
+			untried = rows[i:]
+		}
+		if failed != nil {
+			break
+		}
+		outs = append(outs, out)
+	}
+	if failed != nil && lastAttempt(ctx) {
+		reason := fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, failed)
+		log.Error().Err(failed).Int("rows", len(untried)).Msg("invitations failed on the last attempt")
+		for _, res := range untried {
+			out := outcome(res)
+			out.Reason = reason
+			outs = append(outs, out)
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+		}
+		failed = nil
+	}
+	// If this record fails, the emails went out and the retry sends them again (with new
+	// tokens): rare, and the stable Message-ID lets mail systems fold the copies.
+	if len(outs) > 0 {
+		if _, err := h.records.Do(ctx, outs); err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		class := "none"
+		switch {
+		case o.Reason == notByEmail:
+			class = "invitation_not_sent"
+		case !o.Sent:
+			class = "invitation_failed"
+		}
+		h.settled(store.RowSucceeded, class, start)
+		log.Debug().Int("row", o.Line).Str("account_id", o.AccountID).Str("number", o.Number).Bool("sent", o.Sent).Msg("row settled: invitation")
+	}
+	return failed
+}
+
+const notByEmail = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
+
+// sendInvitation renders and sends the invitation of a claimed row.
+func (h *Handler) sendInvitation(ctx context.Context, res store.ClaimResult, expires time.Time) error {
+	msg, err := h.invitationMessage(res, expires)
 	if err != nil {
-		return "", fmt.Errorf("render invitation: %w", err)
+		return fmt.Errorf("render invitation: %w", err)
 	}
-	sendStart := h.now()
+	start := h.now()
 	err = h.mail.Send(ctx, msg)
-	h.metrics.EmailDuration.Observe(h.now().Sub(sendStart).Seconds())
-	switch {
-	case err == nil:
-		h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
-		out.Sent = true
-	case mailer.IsPermanent(err):
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-		log.Info().Err(err).Msg("invitation refused by the mail server")
-		out.Reason = err.Error()
-	default:
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
-		return "", fmt.Errorf("send invitation: %w", err)
-	}
-	// If this record fails, the email went out and the retry sends it again (with a new
-	// token): rare, and the stable Message-ID lets mail systems fold the copies.
-	if err := h.record(ctx, out); err != nil {
-		return "", err
-	}
-	class := "none"
-	if !out.Sent {
-		class = "invitation_failed"
-	}
-	h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, class).Inc()
-	log.Debug().Str("account_id", res.AccountID).Str("number", res.Number).Bool("sent", out.Sent).Msg("row settled: invitation")
-	return store.RowSucceeded, nil
-}
-
-func (h *Handler) record(ctx context.Context, out store.InvitationOutcome) error {
-	_, err := h.records.Do(ctx, out)
+	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
 	return err
 }
 
-func (h *Handler) invitationMessage(res store.ClaimResult, tok string, expires time.Time) (mailer.Message, error) {
+func (h *Handler) invitationMessage(res store.ClaimResult, expires time.Time) (mailer.Message, error) {
 	// The organization's template is cached for a few seconds (see templateTTL); a miss costs
 	// one query, bounded here as the caller's context does not reach this far.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return h.renderInvitation(ctx, invitationEmail{InvitationID: res.InvitationID, To: res.Identifier,
 		Firstname: res.Firstname, Lastname: res.Lastname, Language: res.Language,
-		OrganizationID: res.OrganizationID, OrganizationName: res.OrganizationName, Number: res.Number}, tok, expires)
+		OrganizationID: res.OrganizationID, OrganizationName: res.OrganizationName, Number: res.Number}, res.Token, expires)
 }
 
 // giveUp settles a row whose last attempt failed transiently, so that its batch finishes.

@@ -28,8 +28,8 @@ type Queues struct {
 // Rows is the queue of row tasks.
 func (q Queues) Rows() string { return q.Prefix + "rows" }
 
-// Finalize is the queue of finalize tasks, served before rows so reports never wait behind
-// another batch's rows.
+// Finalize is the queue of finalize tasks, served by a server of its own (see Servers) so
+// reports never wait behind another batch's rows.
 func (q Queues) Finalize() string { return q.Prefix + "finalize" }
 
 // Invitations is the queue of invitation emails sent outside a batch (Resend Invitation).
@@ -37,11 +37,6 @@ func (q Queues) Invitations() string { return q.Prefix + "invitations" }
 
 // Notify is the queue of batch summary emails to administrators.
 func (q Queues) Notify() string { return q.Prefix + "notify" }
-
-// All lists every queue with its Asynq priority weight.
-func (q Queues) All() map[string]int {
-	return map[string]int{q.Finalize(): 6, q.Invitations(): 4, q.Rows(): 3, q.Notify(): 2}
-}
 
 // Names lists every queue name.
 func (q Queues) Names() []string {

@@ -88,7 +88,7 @@ func (s *Stack) NewAdmin(email string, orgs []string, privileges ...string) stri
 
 // Worker is a running Asynq server with the real handlers.
 type Worker struct {
-	srv     *asynq.Server
+	srv     *jobs.Servers
 	handler *jobs.Handler
 	stopped bool
 	Metrics *metrics.Worker
@@ -122,12 +122,12 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	}
 	m := metrics.NewWorker(metrics.NewRegistry())
 	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour}, st, mail, s.Client, m, s.log)
-	cfg := jobs.ServerConfig(s.Queues, concurrency, 10*time.Second, m, s.log)
+	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
 	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration { return 200 * time.Millisecond }
 	for _, fn := range s.workerOpts {
 		fn(&cfg)
 	}
-	srv := asynq.NewServer(s.Redis.Opt, cfg)
+	srv := jobs.NewServers(s.Redis.Opt, s.Queues, cfg)
 	if err := srv.Start(h.Mux()); err != nil {
 		s.t.Fatalf("start worker: %v", err)
 	}

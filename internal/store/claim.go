@@ -16,28 +16,41 @@ import (
 const (
 	ClaimSettled = "settled" // the row had already settled: nothing to do
 	ClaimGone    = "gone"    // the row no longer exists
+	ClaimOwned   = "owned"   // another row's task has taken this row on (see RowClaim.Sweep)
 	ClaimDone    = "done"    // settled now: succeeded (Import), failed or canceled; see Status
 	ClaimInvite  = "invite"  // the account exists and its invitation is to be sent now
 )
 
-// RowClaim asks ClaimRows to settle a row or bring it to its invitation. TokenHash becomes the
-// hash of the row's invitation token: a new invitation's, or a pending one's (rotated, since
-// an earlier attempt's token only lived in that attempt's memory).
+// RowClaim asks ClaimRows to settle a row or bring it to its invitation.
+//
+// A task may also take on other rows of its batch, so that the work of many rows shares one
+// transaction, one statement per step and one SMTP connection while every row keeps its own
+// outcome. The rows it takes on are fresh ones (no task has claimed them) after its own;
+// their accounts name the task's line as their owner, and their own tasks, when they run,
+// find them owned and leave them alone. The owner sends their invitations, and its retries
+// (Resume) take them up again until they settle; the reconciler hands the rows of an owner
+// whose task is gone back to their own tasks.
 type RowClaim struct {
 	BatchID   string
 	Line      int
-	TokenHash []byte
-	ExpiresAt time.Time
+	ExpiresAt time.Time // of the invitations created or renewed for this task's rows
+	Sweep     int       // how many fresh rows of the batch this task may take on besides its own
+	Resume    bool      // also claim the unsettled rows this task took on in earlier attempts
 }
 
 // ClaimResult is what ClaimRows did with one row.
 type ClaimResult struct {
+	BatchID     string
+	Line        int
 	Outcome     string
 	Status      string // for ClaimDone: succeeded, failed or canceled
 	Reason      string
 	ReasonClass string // a few values fit for a metric label
 	Reserved    bool   // a number was reserved for the row now
-	// For ClaimInvite: what the invitation email needs.
+	Owner       int    // for ClaimOwned: the line whose task has the row
+	// For ClaimInvite: what the invitation email needs. Token is the plain token whose hash
+	// the invitation now holds; it lives only in this result.
+	Token            string
 	AccountID        string
 	InvitationID     string
 	Identifier       string
@@ -48,13 +61,18 @@ type ClaimResult struct {
 	OrganizationID   string
 	OrganizationName string
 	Number           string
+	// Taken lists, on a task's own row, the other rows the task took on now or resumed,
+	// each with its own outcome.
+	Taken []ClaimResult
 }
 
 type claimRow struct {
 	BatchID          string  `db:"batch_id"`
 	Line             int     `db:"line"`
 	Status           string  `db:"status"`
+	TookOn           bool    `db:"took_on"`
 	AccountID        *string `db:"account_id"`
+	Owner            *int    `db:"batch_owner"`
 	InvitationID     *string `db:"invitation_id"`
 	InvitationState  *string `db:"invitation_state"`
 	Number           string  `db:"number"`
@@ -69,25 +87,32 @@ type claimRow struct {
 	Lastname         string  `db:"lastname"`
 	MultilineNumber  string  `db:"multiline_number"`
 	Language         string  `db:"language"`
+
+	claimant int // index of the claim whose task handles the row
 }
+
+// MaxSweepPerClaim bounds the rows one ClaimRows call takes on besides its claims' own.
+const MaxSweepPerClaim = 1000
 
 // ClaimRows does the database work of many row tasks in one transaction with a fixed number of
 // statements, whatever the number of rows: it creates the accounts, reserves named or free
 // numbers, creates invitations and settles what can be settled. Each row keeps its own
-// outcome: one row's failure never fails another. It returns the ids of batches that have no
-// pending row left after the commit.
+// outcome: one row's failure never fails another. mint makes an invitation token and its
+// hash. It returns the ids of batches that have no pending row left after the commit.
 //
-// Rows are locked in (batch, line) order, numbers are taken with SKIP LOCKED, and every
-// guard of the per-row design holds: a settled row is never touched again, a failed row
-// leaves no account and no reservation behind, a number goes to one account.
-func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult, []string, error) {
-	results := make([]ClaimResult, len(claims))
+// Claims' own rows are locked in (batch, line) order, rows taken on and numbers with SKIP
+// LOCKED, and every guard of the per-row design holds: a settled row is never touched again,
+// a failed row leaves no account and no reservation behind, a number goes to one account.
+func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim, mint func() (string, []byte)) ([]ClaimResult, []string, error) {
+	var results []ClaimResult
 	var touched []string
 	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
-		for i := range results {
-			results[i] = ClaimResult{Outcome: ClaimGone}
+		c := &claim{tx: ptx{tx: tx, s: s}, claims: claims, mint: mint, results: map[rowKey]*ClaimResult{}}
+		if err := c.run(ctx); err != nil {
+			return err
 		}
-		return claimRows(ctx, ptx{tx: tx, s: s}, claims, results, &touched)
+		results, touched = c.collect(), c.touched
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,107 +121,387 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim) ([]ClaimResult
 	return results, settled, err
 }
 
-func claimRows(ctx context.Context, tx ptx, claims []RowClaim, results []ClaimResult, touched *[]string) error {
-	index := make(map[rowKey]int, len(claims))
-	keys := make([]rowKey, len(claims))
-	for i, c := range claims {
-		keys[i] = rowKey{c.BatchID, c.Line}
-		index[keys[i]] = i
+// claim is one ClaimRows transaction.
+type claim struct {
+	tx      ptx
+	claims  []RowClaim
+	mint    func() (string, []byte)
+	touched []string
+
+	own     map[rowKey]int // claim of each own row
+	rows    []claimRow     // own rows first, then rows taken on
+	results map[rowKey]*ClaimResult
+	create  []claimRow // rows that get an account now
+	settle  settlement
+	rotate  rotation
+	queued  []string
+}
+
+// A pending row is not written until it settles: an account this row created earlier is
+// found by the account's batch_id and batch_line. Each key is looked up on its own (LATERAL
+// ... OFFSET 0 keeps the planner from flattening it): statistics rarely know how many rows a
+// batch has, and a join on batch_id alone would walk every row of the batch for each key.
+// Keys come sorted, so rows are locked in (batch, line) order.
+const qloadRows = `SELECT r.batch_id, r.line, r.status, a.id AS account_id, a.batch_owner,
+		EXISTS (SELECT 1 FROM batch_row_takers t WHERE t.batch_id = r.batch_id AND t.line = r.line) AS took_on,
+		i.id AS invitation_id, COALESCE(n.e164, '') AS number, i.state AS invitation_state,
+		b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
+		b.status AS batch_status, b.organization_id, o.name AS organization_name, r.identifier,
+		r.identifier_kind, r.firstname, r.lastname, r.multiline_number, r.language
+	FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
+	CROSS JOIN LATERAL (SELECT * FROM batch_rows
+		WHERE batch_id = k.batch_id AND line = k.line OFFSET 0) r
+	JOIN batches b ON b.id = r.batch_id
+	JOIN organizations o ON o.id = b.organization_id
+	LEFT JOIN LATERAL (SELECT id, batch_owner FROM accounts
+		WHERE batch_id = r.batch_id AND batch_line = r.line OFFSET 0) a ON true
+	LEFT JOIN numbers n ON n.account_id = a.id
+	LEFT JOIN LATERAL (SELECT id, state FROM invitations
+		WHERE account_id = a.id AND state = 'pending' OFFSET 0) i ON true`
+
+// Locking is a statement of its own, before qloadRows: a statement that waits for a row lock
+// goes on with the snapshot it started with, and would miss the account that the transaction
+// it waited for created.
+const qlockRows = `SELECT r.line FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
+	CROSS JOIN LATERAL (SELECT line FROM batch_rows
+		WHERE batch_id = k.batch_id AND line = k.line OFFSET 0 FOR UPDATE) r`
+
+// load reads the rows of keys (sorted here), each handled by claimant[key], locking them
+// first unless the transaction holds their locks already.
+func (c *claim) load(ctx context.Context, keys []rowKey, claimant map[rowKey]int, lock bool) ([]claimRow, error) {
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	slices.SortFunc(keys, func(a, b rowKey) int {
-		if c := strings.Compare(a.batchID, b.batchID); c != 0 {
-			return c
-		}
-		return a.line - b.line
-	})
+	slices.SortFunc(keys, compareKeys)
 	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
 		batchIDs[i], lines[i] = k.batchID, int64(k.line)
 	}
-	// A pending row is not written until it settles: an account this row created earlier is
-	// found by the account's batch_id and batch_line. Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the planner from
-	// flattening it): statistics rarely know how many rows a batch has, and a join on
-	// batch_id alone would walk every row of the batch for each key. Keys come sorted, so
-	// rows are locked in (batch, line) order.
-	const qload = `SELECT r.batch_id, r.line, r.status, a.id AS account_id, i.id AS invitation_id,
-			COALESCE(n.e164, '') AS number, i.state AS invitation_state,
-			b.cancel_requested_at IS NOT NULL AS cancel, b.invite,
-			b.status AS batch_status, b.organization_id, o.name AS organization_name, r.identifier,
-			r.identifier_kind, r.firstname, r.lastname, r.multiline_number, r.language
-		FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
-		CROSS JOIN LATERAL (SELECT * FROM batch_rows
-			WHERE batch_id = k.batch_id AND line = k.line OFFSET 0 FOR UPDATE) r
-		JOIN batches b ON b.id = r.batch_id
-		JOIN organizations o ON o.id = b.organization_id
-		LEFT JOIN LATERAL (SELECT id FROM accounts
-			WHERE batch_id = r.batch_id AND batch_line = r.line OFFSET 0) a ON true
-		LEFT JOIN numbers n ON n.account_id = a.id
-		LEFT JOIN LATERAL (SELECT id, state FROM invitations
-			WHERE account_id = a.id AND state = 'pending' OFFSET 0) i ON true`
+	if lock {
+		var locked []int
+		if err := c.tx.SelectContext(ctx, &locked, qlockRows, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+			return nil, fmt.Errorf("lock rows: %w", mapErr(err))
+		}
+	}
 	var rows []claimRow
-	if err := tx.SelectContext(ctx, &rows, qload, pq.Array(batchIDs), pq.Array(lines)); err != nil {
-		return fmt.Errorf("lock rows: %w", mapErr(err))
+	if err := c.tx.SelectContext(ctx, &rows, qloadRows, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+		return nil, fmt.Errorf("load rows: %w", mapErr(err))
 	}
+	for i := range rows {
+		rows[i].claimant = claimant[rowKey{rows[i].BatchID, rows[i].Line}]
+		if !slices.Contains(c.touched, rows[i].BatchID) {
+			c.touched = append(c.touched, rows[i].BatchID)
+		}
+		if rows[i].BatchStatus == BatchQueued && !slices.Contains(c.queued, rows[i].BatchID) {
+			c.queued = append(c.queued, rows[i].BatchID)
+		}
+	}
+	return rows, nil
+}
 
-	var (
-		create   []claimRow // rows that get an account now
-		settle   settlement
-		rotate   rotation
-		queued   []string
-		byRowKey = map[rowKey]claimRow{}
-	)
+func (c *claim) run(ctx context.Context) error {
+	c.own = make(map[rowKey]int, len(c.claims))
+	keys := make([]rowKey, 0, len(c.claims))
+	for i, cl := range c.claims {
+		k := rowKey{cl.BatchID, cl.Line}
+		if _, dup := c.own[k]; dup {
+			continue // the same task twice: the first claim does the work (see collect)
+		}
+		c.own[k] = i
+		keys = append(keys, k)
+		c.results[k] = &ClaimResult{BatchID: cl.BatchID, Line: cl.Line, Outcome: ClaimGone}
+	}
+	rows, err := c.load(ctx, keys, c.own, true)
+	if err != nil {
+		return err
+	}
+	resume := map[int]bool{}
+	for i, cl := range c.claims {
+		resume[i] = cl.Resume
+	}
 	for _, r := range rows {
-		i := index[rowKey{r.BatchID, r.Line}]
-		byRowKey[rowKey{r.BatchID, r.Line}] = r
-		if !slices.Contains(*touched, r.BatchID) {
-			*touched = append(*touched, r.BatchID)
-		}
-		if r.BatchStatus == BatchQueued && !slices.Contains(queued, r.BatchID) {
-			queued = append(queued, r.BatchID)
-		}
-		switch {
-		case r.Status != RowPending:
-			results[i] = ClaimResult{Outcome: ClaimSettled}
-		case r.AccountID != nil && r.InvitationID != nil && r.InvitationState != nil && *r.InvitationState == "pending":
-			// An earlier attempt created the account; resume at the invitation.
-			rotate.add(*r.InvitationID, claims[i].TokenHash, claims[i].ExpiresAt)
-			results[i] = inviteResult(r, *r.AccountID, *r.InvitationID, r.Number)
-		case r.AccountID != nil:
-			// Cannot happen through ClaimRows (an Import row settles with its account);
-			// settle it rather than leave the batch waiting.
-			settle.add(r.BatchID, r.Line, RowSucceeded, "")
-			results[i] = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none"}
-		case r.Cancel:
-			settle.add(r.BatchID, r.Line, RowCanceled, canceledReason)
-			results[i] = ClaimResult{Outcome: ClaimDone, Status: RowCanceled, Reason: canceledReason, ReasonClass: "canceled"}
-		default:
-			create = append(create, r)
+		c.ownRow(r)
+		// An earlier run of this task took rows on: they may not all have settled (the
+		// worker stopped before it recorded them).
+		if r.TookOn {
+			resume[r.claimant] = true
 		}
 	}
-
-	if len(create) > 0 {
-		if err := createAccounts(ctx, tx, create, claims, index, results, &settle); err != nil {
+	if err := c.resume(ctx, resume); err != nil {
+		return err
+	}
+	if err := c.sweep(ctx, rows); err != nil {
+		return err
+	}
+	if len(c.create) > 0 {
+		if err := c.createAccounts(ctx); err != nil {
 			return err
 		}
 	}
-	if err := rotate.exec(ctx, tx); err != nil {
+	if err := c.rotate.exec(ctx, c.tx); err != nil {
 		return err
 	}
-	if err := settle.exec(ctx, tx); err != nil {
+	if err := c.settle.exec(ctx, c.tx); err != nil {
 		return err
 	}
-	if len(queued) > 0 {
+	if len(c.queued) > 0 {
 		// SKIP LOCKED: never wait here (another flush holding the batch is starting it too),
 		// so that the only batches lock a flush waits for is the pending counter's, taken in
 		// id order.
 		const q = `UPDATE batches SET status = 'processing', started_at = now()
 			WHERE id IN (SELECT id FROM batches WHERE id = ANY($1::uuid[]) AND status = 'queued'
 				ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`
-		if _, err := tx.ExecContext(ctx, q, pq.Array(queued)); err != nil {
+		if _, err := c.tx.ExecContext(ctx, q, pq.Array(c.queued)); err != nil {
 			return fmt.Errorf("start batches: %w", mapErr(err))
 		}
 	}
 	return nil
+}
+
+// ownRow decides what a claim does with its own row.
+func (c *claim) ownRow(r claimRow) {
+	k := rowKey{r.BatchID, r.Line}
+	res := c.results[k]
+	switch {
+	case r.Status != RowPending:
+		res.Outcome = ClaimSettled
+	case r.AccountID != nil && r.Owner != nil && *r.Owner != r.Line:
+		res.Outcome, res.Owner = ClaimOwned, *r.Owner
+	case r.AccountID != nil:
+		c.resumeRow(r, res)
+	case r.Cancel:
+		c.settle.add(r.BatchID, r.Line, RowCanceled, canceledReason)
+		*res = ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimDone, Status: RowCanceled,
+			Reason: canceledReason, ReasonClass: "canceled"}
+	default:
+		c.create = append(c.create, r)
+	}
+	c.rows = append(c.rows, r)
+}
+
+// resumeRow picks up a pending row whose account an earlier attempt created.
+func (c *claim) resumeRow(r claimRow, res *ClaimResult) {
+	if r.InvitationID != nil && r.InvitationState != nil && *r.InvitationState == "pending" {
+		// Resume at the invitation, with a new token: the earlier one lived only in the
+		// earlier attempt's memory.
+		tok, hash := c.mint()
+		c.rotate.add(*r.InvitationID, hash, c.claims[r.claimant].ExpiresAt)
+		*res = inviteResult(r, *r.AccountID, *r.InvitationID, r.Number)
+		res.Token = tok
+		return
+	}
+	// Cannot happen through ClaimRows (an Import row settles with its account); settle it
+	// rather than leave the batch waiting.
+	c.settle.add(r.BatchID, r.Line, RowSucceeded, "")
+	*res = ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none"}
+}
+
+// resume claims again the unsettled rows that the claims in want took on in earlier attempts.
+func (c *claim) resume(ctx context.Context, want map[int]bool) error {
+	var batchIDs []string
+	var owners []int64
+	for k, i := range c.own {
+		if want[i] && c.results[k].Outcome != ClaimGone {
+			batchIDs, owners = append(batchIDs, k.batchID), append(owners, int64(k.line))
+		}
+	}
+	if len(batchIDs) == 0 {
+		return nil
+	}
+	// Retries only: this walks the accounts of each batch.
+	const q = `SELECT a.batch_id, a.batch_line, a.batch_owner FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, owner)
+		CROSS JOIN LATERAL (SELECT batch_id, batch_line, batch_owner FROM accounts
+			WHERE batch_id = k.batch_id AND batch_owner = k.owner AND batch_line <> k.owner OFFSET 0) a`
+	var found []struct {
+		BatchID string `db:"batch_id"`
+		Line    int    `db:"batch_line"`
+		Owner   int    `db:"batch_owner"`
+	}
+	if err := c.tx.SelectContext(ctx, &found, q, pq.Array(batchIDs), pq.Array(owners)); err != nil {
+		return fmt.Errorf("find rows taken on: %w", mapErr(err))
+	}
+	claimant := map[rowKey]int{}
+	var keys []rowKey
+	for _, f := range found {
+		k := rowKey{f.BatchID, f.Line}
+		if _, dup := c.results[k]; dup {
+			continue // one of this call's own rows: its own claim decides
+		}
+		if _, dup := claimant[k]; dup {
+			continue
+		}
+		claimant[k] = c.own[rowKey{f.BatchID, f.Owner}]
+		keys = append(keys, k)
+	}
+	rows, err := c.load(ctx, keys, claimant, true)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		owner := c.claims[r.claimant].Line
+		if r.Status != RowPending || r.AccountID == nil || r.Owner == nil || *r.Owner != owner {
+			continue // settled, or handed back by the reconciler meanwhile
+		}
+		res := &ClaimResult{BatchID: r.BatchID, Line: r.Line}
+		c.resumeRow(r, res)
+		c.results[rowKey{r.BatchID, r.Line}] = res
+		c.rows = append(c.rows, r)
+	}
+	return nil
+}
+
+// sweep takes on fresh rows for the claims whose own row gets an account now: rows of the
+// same batch after the claims' own, that no task has claimed yet. They are locked with SKIP
+// LOCKED, so a row another transaction holds is left to it, and this never waits.
+func (c *claim) sweep(ctx context.Context, own []claimRow) error {
+	type want struct {
+		after, n int
+		takers   []int // claim indexes, in line order
+	}
+	wants := map[string]*want{}
+	var order []string
+	for _, r := range own {
+		w := wants[r.BatchID]
+		if w == nil {
+			w = &want{}
+			wants[r.BatchID] = w
+			order = append(order, r.BatchID)
+		}
+		w.after = max(w.after, r.Line)
+	}
+	total := 0
+	for _, r := range c.create {
+		if n := c.claims[r.claimant].Sweep; n > 0 && !r.Cancel && total < MaxSweepPerClaim {
+			w := wants[r.BatchID]
+			n = min(n, MaxSweepPerClaim-total)
+			w.n += n
+			total += n
+			w.takers = append(w.takers, r.claimant)
+		}
+	}
+	var batchIDs []string
+	var after, limits []int64
+	for _, id := range order {
+		if w := wants[id]; w.n > 0 {
+			batchIDs = append(batchIDs, id)
+			after, limits = append(after, int64(w.after)), append(limits, int64(w.n))
+		}
+	}
+	if len(batchIDs) == 0 {
+		return nil
+	}
+	// Fresh rows come from the index of pending rows in line order; a row with an account is
+	// some task's already and is passed over. OFFSET 0 keeps NOT EXISTS a lookup per row: as
+	// an anti join the planner would walk the batch's accounts for each row.
+	const q = `SELECT k.batch_id, r.line
+		FROM unnest($1::uuid[], $2::int[], $3::int[]) AS k(batch_id, after, n)
+		CROSS JOIN LATERAL (SELECT line FROM batch_rows br
+			WHERE br.batch_id = k.batch_id AND br.status = 'pending' AND br.line > k.after
+				AND NOT EXISTS (SELECT 1 FROM accounts a
+					WHERE a.batch_id = br.batch_id AND a.batch_line = br.line OFFSET 0)
+			ORDER BY br.line LIMIT k.n
+			FOR UPDATE SKIP LOCKED) r`
+	var picked []struct {
+		BatchID string `db:"batch_id"`
+		Line    int    `db:"line"`
+	}
+	if err := c.tx.SelectContext(ctx, &picked, q, pq.Array(batchIDs), pq.Array(after), pq.Array(limits)); err != nil {
+		return fmt.Errorf("take on rows: %w", mapErr(err))
+	}
+	// Each taker gets its Sweep rows in turn, in line order.
+	claimant := make(map[rowKey]int, len(picked))
+	keys := make([]rowKey, 0, len(picked))
+	next := map[string]int{} // batch -> position in takers
+	left := map[int]int{}    // claim -> rows it may still take
+	for _, w := range wants {
+		for _, t := range w.takers {
+			left[t] = c.claims[t].Sweep
+		}
+	}
+	for _, p := range picked {
+		w := wants[p.BatchID]
+		for next[p.BatchID] < len(w.takers) && left[w.takers[next[p.BatchID]]] == 0 {
+			next[p.BatchID]++
+		}
+		if next[p.BatchID] == len(w.takers) {
+			break
+		}
+		t := w.takers[next[p.BatchID]]
+		left[t]--
+		k := rowKey{p.BatchID, p.Line}
+		claimant[k] = t
+		keys = append(keys, k)
+	}
+	if len(keys) > 0 {
+		var takers []rowKey
+		for _, w := range wants {
+			for _, t := range w.takers {
+				if cl := c.claims[t]; left[t] < cl.Sweep {
+					takers = append(takers, rowKey{cl.BatchID, cl.Line})
+				}
+			}
+		}
+		if err := c.markTookOn(ctx, takers); err != nil {
+			return err
+		}
+	}
+	// The pick locked them; loading them is a new snapshot, which sees an account that a
+	// transaction committed while the pick ran.
+	rows, err := c.load(ctx, keys, claimant, false)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Status != RowPending || r.AccountID != nil || r.Cancel {
+			continue // another task claimed it while the pick ran
+		}
+		c.results[rowKey{r.BatchID, r.Line}] = &ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimGone}
+		c.create = append(c.create, r)
+		c.rows = append(c.rows, r)
+	}
+	return nil
+}
+
+// markTookOn marks the rows of keys as having taken other rows on.
+func (c *claim) markTookOn(ctx context.Context, keys []rowKey) error {
+	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		batchIDs[i], lines[i] = k.batchID, int64(k.line)
+	}
+	const q = `INSERT INTO batch_row_takers (batch_id, line)
+		SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT DO NOTHING`
+	if _, err := c.tx.ExecContext(ctx, q, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+		return fmt.Errorf("mark rows that took others on: %w", mapErr(err))
+	}
+	return nil
+}
+
+// collect returns each claim's result, with the rows it took on in Taken.
+func (c *claim) collect() []ClaimResult {
+	out := make([]ClaimResult, len(c.claims))
+	for i, cl := range c.claims {
+		k := rowKey{cl.BatchID, cl.Line}
+		if c.own[k] != i {
+			out[i] = ClaimResult{BatchID: cl.BatchID, Line: cl.Line, Outcome: ClaimOwned, Owner: cl.Line}
+			continue
+		}
+		out[i] = *c.results[k]
+	}
+	for _, r := range c.rows {
+		cl := c.claims[r.claimant]
+		if r.BatchID == cl.BatchID && r.Line == cl.Line {
+			continue
+		}
+		out[r.claimant].Taken = append(out[r.claimant].Taken, *c.results[rowKey{r.BatchID, r.Line}])
+	}
+	return out
+}
+
+func compareKeys(a, b rowKey) int {
+	if c := strings.Compare(a.batchID, b.batchID); c != 0 {
+		return c
+	}
+	return a.line - b.line
 }
 
 type rowKey struct {
@@ -205,27 +510,29 @@ type rowKey struct {
 }
 
 func inviteResult(r claimRow, accountID, invitationID, number string) ClaimResult {
-	return ClaimResult{Outcome: ClaimInvite, AccountID: accountID, InvitationID: invitationID,
+	return ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimInvite, AccountID: accountID, InvitationID: invitationID,
 		Identifier: r.Identifier, IdentifierKind: r.IdentifierKind, Firstname: r.Firstname, Lastname: r.Lastname,
 		Language: r.Language, OrganizationID: r.OrganizationID, OrganizationName: r.OrganizationName, Number: number}
 }
 
-// createAccounts inserts the accounts of rows, reserves their numbers and creates their
-// invitations, failing (and undoing) the rows that cannot have what they ask for.
-func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowClaim, index map[rowKey]int, results []ClaimResult, settle *settlement) error {
-	batchIDs, lines := make([]string, len(rows)), make([]int64, len(rows))
+// createAccounts inserts the accounts of c.create, reserves their numbers and creates their
+// invitations, failing (and undoing) the rows that cannot have what they ask for. Each
+// account names the line of the task that handles its row as its owner.
+func (c *claim) createAccounts(ctx context.Context) error {
+	tx, rows, settle := c.tx, c.create, &c.settle
+	batchIDs, lines, owners := make([]string, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
 	for i, r := range rows {
-		batchIDs[i], lines[i] = r.BatchID, int64(r.Line)
+		batchIDs[i], lines[i], owners[i] = r.BatchID, int64(r.Line), int64(c.claims[r.claimant].Line)
 	}
 	// ON CONFLICT DO NOTHING: an identifier that has an account (from an earlier batch, or
 	// an earlier row of this statement) yields no id, and that row fails.
 	const qacc = `INSERT INTO accounts (organization_id, permission_group_id, identifier, identifier_kind,
 			firstname, lastname, social_messaging, monitor_calls, monitor_sms, forwarding_number,
-			restrict_incoming_social_messaging, language, batch_id, batch_line)
+			restrict_incoming_social_messaging, language, batch_id, batch_line, batch_owner)
 		SELECT b.organization_id, b.permission_group_id, r.identifier, r.identifier_kind, r.firstname,
 			r.lastname, r.social_messaging, r.monitor_calls, r.monitor_sms, r.forwarding_number,
-			r.restrict_incoming_social_messaging, r.language, r.batch_id, r.line
-		FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(batch_id, line, ord)
+			r.restrict_incoming_social_messaging, r.language, r.batch_id, r.line, k.owner
+		FROM unnest($1::uuid[], $2::int[], $3::int[]) WITH ORDINALITY AS k(batch_id, line, owner, ord)
 		CROSS JOIN LATERAL (SELECT * FROM batch_rows WHERE batch_id = k.batch_id AND line = k.line OFFSET 0) r
 		JOIN batches b ON b.id = r.batch_id
 		ORDER BY k.ord
@@ -236,12 +543,12 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 		BatchID string `db:"batch_id"`
 		Line    int    `db:"batch_line"`
 	}
-	if err := tx.SelectContext(ctx, &created, qacc, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+	if err := tx.SelectContext(ctx, &created, qacc, pq.Array(batchIDs), pq.Array(lines), pq.Array(owners)); err != nil {
 		return fmt.Errorf("insert accounts: %w", mapErr(err))
 	}
 	accountOf := make(map[rowKey]string, len(created))
-	for _, c := range created {
-		accountOf[rowKey{c.BatchID, c.Line}] = c.ID
+	for _, a := range created {
+		accountOf[rowKey{a.BatchID, a.Line}] = a.ID
 	}
 
 	type pending struct {
@@ -337,19 +644,22 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 	}
 	for k, reason := range failed {
 		settle.add(k.batchID, k.line, RowFailed, reason)
-		results[index[k]] = ClaimResult{Outcome: ClaimDone, Status: RowFailed, Reason: reason, ReasonClass: reasonClass(reason)}
+		*c.results[k] = ClaimResult{BatchID: k.batchID, Line: k.line, Outcome: ClaimDone, Status: RowFailed,
+			Reason: reason, ReasonClass: reasonClass(reason)}
 	}
 
 	// Invitations for the Import & Invite rows that kept their account.
 	var invAccounts []string
 	var invHashes [][]byte
 	var invExpiry []time.Time
+	tokenOf := map[string]string{} // account -> plain token
 	for _, p := range keep {
 		if p.row.Invite {
-			c := claims[index[rowKey{p.row.BatchID, p.row.Line}]]
+			tok, hash := c.mint()
+			tokenOf[p.account] = tok
 			invAccounts = append(invAccounts, p.account)
-			invHashes = append(invHashes, c.TokenHash)
-			invExpiry = append(invExpiry, c.ExpiresAt)
+			invHashes = append(invHashes, hash)
+			invExpiry = append(invExpiry, c.claims[p.row.claimant].ExpiresAt)
 		}
 	}
 	invitationOf := map[string]string{}
@@ -371,14 +681,14 @@ func createAccounts(ctx context.Context, tx ptx, rows []claimRow, claims []RowCl
 
 	for _, p := range keep {
 		k := rowKey{p.row.BatchID, p.row.Line}
-		r := &results[index[k]]
+		r := c.results[k]
 		if p.row.Invite {
 			*r = inviteResult(p.row, p.account, invitationOf[p.account], p.number)
-			r.Reserved = p.number != ""
+			r.Reserved, r.Token = p.number != "", tokenOf[p.account]
 			continue
 		}
 		settle.addAccount(k.batchID, k.line, RowSucceeded, "", p.account, p.number)
-		*r = ClaimResult{Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
+		*r = ClaimResult{BatchID: k.batchID, Line: k.line, Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
 	}
 	return nil
 }
@@ -546,8 +856,10 @@ func (s *Store) RecordInvitations(ctx context.Context, outcomes []InvitationOutc
 			FROM u WHERE i.id = u.invitation_id
 			RETURNING i.account_id, u.sent
 		), acc AS (
-			UPDATE accounts a SET status = 'invited' FROM inv
-			WHERE a.id = inv.account_id AND inv.sent AND a.status = 'not_invited'
+			-- = ANY over an array, not a join: with hash joins off the planner could walk
+			-- accounts for each invitation.
+			UPDATE accounts a SET status = 'invited'
+			WHERE a.id = ANY (ARRAY(SELECT account_id FROM inv WHERE sent)) AND a.status = 'not_invited'
 		)
 		UPDATE batch_rows r SET
 			status = CASE WHEN r.status = 'pending' THEN 'succeeded' ELSE r.status END,

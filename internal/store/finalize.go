@@ -124,12 +124,37 @@ func (s *Store) UnfinishedBatches(ctx context.Context, limit int) ([]UnfinishedB
 	return out, nil
 }
 
-// PendingLines lists the lines of batch id that have not settled.
-func (s *Store) PendingLines(ctx context.Context, id string) ([]int, error) {
-	const q = `SELECT line FROM batch_rows WHERE batch_id = $1 AND status = 'pending' ORDER BY line`
-	var lines []int
+// PendingLine is a row of a batch that has not settled. Owner is the line of the task that
+// took the row on (see RowClaim), 0 when the row is its own task's.
+type PendingLine struct {
+	Line  int `db:"line"`
+	Owner int `db:"owner"`
+}
+
+// PendingLines lists the rows of batch id that have not settled.
+func (s *Store) PendingLines(ctx context.Context, id string) ([]PendingLine, error) {
+	const q = `SELECT r.line, COALESCE(NULLIF(a.batch_owner, r.line), 0) AS owner
+		FROM batch_rows r
+		LEFT JOIN accounts a ON a.batch_id = r.batch_id AND a.batch_line = r.line
+		WHERE r.batch_id = $1 AND r.status = 'pending' ORDER BY r.line`
+	var lines []PendingLine
 	if err := s.db.SelectContext(ctx, &lines, q, id); err != nil {
 		return nil, fmt.Errorf("pending lines: %w", mapErr(err))
 	}
 	return lines, nil
+}
+
+// GiveBack hands the pending rows of batch id that owner's task took on back to their own
+// tasks: the reconciler does it when that task is gone.
+func (s *Store) GiveBack(ctx context.Context, id string, owner int) (int, error) {
+	const q = `UPDATE accounts a SET batch_owner = a.batch_line
+		FROM batch_rows r
+		WHERE a.batch_id = $1 AND a.batch_owner = $2 AND a.batch_line <> $2
+			AND r.batch_id = a.batch_id AND r.line = a.batch_line AND r.status = 'pending'`
+	res, err := s.db.ExecContext(ctx, q, id, owner)
+	if err != nil {
+		return 0, fmt.Errorf("give rows back: %w", mapErr(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

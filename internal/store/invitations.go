@@ -164,8 +164,8 @@ func reserveFree(ctx context.Context, tx selecter, orgID string, accounts []stri
 				SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
 				ORDER BY e164 LIMIT $2 FOR UPDATE SKIP LOCKED) free
 		)
-		UPDATE numbers n SET state = 'reserved', account_id = a.account_id, updated_at = now()
-		FROM picked JOIN unnest($3::uuid[]) WITH ORDINALITY AS a(account_id, k) ON a.k = picked.k
+		UPDATE numbers n SET state = 'reserved', account_id = ($3::uuid[])[picked.k], updated_at = now()
+		FROM picked
 		WHERE n.e164 = picked.e164
 		RETURNING n.e164, n.account_id`
 	var got []struct {

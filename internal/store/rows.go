@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/lib/pq"
 )
 
 // RowState is where a row stands: its outcome so far and its invitation, if it has one.
@@ -56,4 +58,55 @@ func (s *Store) InvitationFailed(ctx context.Context, batchID string, line int, 
 		return fmt.Errorf("record invitation failed: %w", mapErr(err))
 	}
 	return nil
+}
+
+// RowKey names a batch row.
+type RowKey struct {
+	BatchID string
+	Line    int
+}
+
+// RowLook is what a row task needs to know before it claims its row: whether there is
+// anything for it to do.
+type RowLook struct {
+	Exists  bool
+	Settled bool
+	Owner   int  // the line of the task that took the row on; 0 when none or the row's own
+	TookOn  bool // the row's task took other rows on in an earlier run
+}
+
+// LookAtRows reads, without locking, where the rows of keys stand. A row that has settled, or
+// that another row's task has taken on, needs nothing from its own task; answering that
+// without ClaimRows' locks keeps those tasks from queueing behind the claims under way.
+func (s *Store) LookAtRows(ctx context.Context, keys []RowKey) ([]RowLook, error) {
+	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		batchIDs[i], lines[i] = k.BatchID, int64(k.Line)
+	}
+	const q = `SELECT k.ord, r.status <> 'pending' AS settled,
+			COALESCE(NULLIF(a.batch_owner, k.line), 0) AS owner,
+			EXISTS (SELECT 1 FROM batch_row_takers t WHERE t.batch_id = k.batch_id AND t.line = k.line) AS took_on
+		FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(batch_id, line, ord)
+		CROSS JOIN LATERAL (SELECT status FROM batch_rows
+			WHERE batch_id = k.batch_id AND line = k.line OFFSET 0) r
+		LEFT JOIN LATERAL (SELECT batch_owner FROM accounts
+			WHERE batch_id = k.batch_id AND batch_line = k.line OFFSET 0) a ON true`
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var found []struct {
+		Ord     int  `db:"ord"`
+		Settled bool `db:"settled"`
+		Owner   int  `db:"owner"`
+		TookOn  bool `db:"took_on"`
+	}
+	if err := st.SelectContext(ctx, &found, pq.Array(batchIDs), pq.Array(lines)); err != nil {
+		return nil, fmt.Errorf("look at rows: %w", mapErr(err))
+	}
+	out := make([]RowLook, len(keys))
+	for _, f := range found {
+		out[f.Ord-1] = RowLook{Exists: true, Settled: f.Settled, Owner: f.Owner, TookOn: f.TookOn}
+	}
+	return out, nil
 }
