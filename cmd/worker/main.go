@@ -42,7 +42,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	log = log.Level(cfg.LogLevel)
 	cfg.Log(log)
 
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, store.WorkerURL(cfg.DatabaseURL))
 	if err != nil {
 		return err
 	}

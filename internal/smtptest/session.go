@@ -113,6 +113,10 @@ func (ss *session) Data(r io.Reader) error {
 	if err := ss.s.failure(); err != nil {
 		return err
 	}
+	if ss.s.sink {
+		ss.s.record(Message{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+		return nil
+	}
 	msg, err := parseMessage(ss.from, ss.to, data)
 	if err != nil {
 		var serr *smtp.SMTPError

@@ -68,6 +68,25 @@ func DriverURL(raw string) string {
 	return u.String()
 }
 
+// WorkerURL adds to a database URL the settings of the worker's sessions, unless the URL
+// sets them: plan_cache_mode=force_generic_plan keeps each prepared statement on one plan.
+// The worker's statements are written for it (per-key lookups, no parameter a partial index
+// depends on); left to choose, PostgreSQL planned the row tasks' one-key look afresh on every
+// call, because a custom plan sees the array's length, and that planning was a third of its
+// time in a batch. The api keeps the default: its queries are one-offs.
+func WorkerURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return raw
+	}
+	q := u.Query()
+	if !q.Has("plan_cache_mode") {
+		q.Set("plan_cache_mode", "force_generic_plan")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
@@ -92,8 +111,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // can be large, and the rows they look for are the pending ones, which statistics never
 // see (a row is pending for a second): left alone, the planner estimates "few pending rows",
 // hashes every pending row of every batch, and the cost grows with the work in flight.
+//
+// The statements are written so that one plan serves any keys (per-key lookups), so they
+// also keep their generic plan (see WorkerURL), whatever the session's setting.
 const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
-	SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`
+	SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;
+	SET LOCAL plan_cache_mode = force_generic_plan`
 
 // inKeyedTx is inTx for the row pipeline's set-based statements; see keyedPlans.
 func (s *Store) inKeyedTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
