@@ -152,6 +152,14 @@ func (s *Server) Connections() int {
 // them all; it fails the test when timeout passes first.
 func (s *Server) WaitForMessages(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
+	s.WaitForCount(t, n, timeout)
+	return s.Messages()
+}
+
+// WaitForCount waits until at least n messages were accepted, without parsing
+// them; it fails the test when timeout passes first.
+func (s *Server) WaitForCount(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -159,13 +167,13 @@ func (s *Server) WaitForMessages(t testing.TB, n int, timeout time.Duration) []M
 		got, changed := len(s.messages), s.changed
 		s.mu.Unlock()
 		if got >= n {
-			return s.Messages()
+			return
 		}
 		select {
 		case <-changed:
 		case <-deadline.C:
 			t.Fatalf("smtptest: got %d messages after %v, want %d", got, timeout, n)
-			return nil
+			return
 		}
 	}
 }
