@@ -45,7 +45,7 @@ type Handler struct {
 // after a batch's last row).
 func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
-	h.looks = newBatcher(h.store.LookAtRows, 500, 2, 30*time.Second)
+	h.looks = newBatcher(h.store.LookAtRows, 500, 1, 30*time.Second)
 	h.claims = newBatcher(h.claimRows, 200, 2, 30*time.Second)
 	h.records = newBatcher(h.recordInvitations, 200, 2, 30*time.Second)
 	return h

@@ -154,7 +154,7 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 			return nil, err
 		}
 		raw.set(nc)
-		return nc, nil
+		return &coalescingConn{Conn: nc}, nil
 	}
 	opts := []mail.Option{
 		mail.WithPort(p.s.port),
@@ -225,4 +225,57 @@ func (r *rawConn) close() {
 	if r.nc != nil {
 		_ = r.nc.Close()
 	}
+}
+
+// coalescingConn gathers what the SMTP client writes until it waits for an answer, then
+// writes it in one system call. The client writes a message in many small pieces (headers,
+// each line of a part, the final dot) before it reads the server's reply, and on this kind
+// of machine each write costs more than the bytes it carries. rawConn holds the socket
+// underneath, so closing from another goroutine never touches the buffer.
+type coalescingConn struct {
+	net.Conn
+	buf []byte
+	err error // the first failed write: every later write and read reports it
+}
+
+// coalesceMax bounds the buffer: a message with a large attachment goes out in pieces.
+const coalesceMax = 64 << 10
+
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= coalesceMax {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (c *coalescingConn) flush() error {
+	if c.err != nil || len(c.buf) == 0 {
+		return c.err
+	}
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	if cap(c.buf) > coalesceMax {
+		c.buf = nil
+	}
+	c.err = err
+	return err
+}
+
+// Read sends what was written first: the server answers only once it has it.
+func (c *coalescingConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *coalescingConn) Close() error {
+	_ = c.flush()
+	return c.Conn.Close()
 }
