@@ -3,6 +3,7 @@ package mailer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -59,38 +60,57 @@ func TestTransientFailureThenRecovery(t *testing.T) {
 		}, 451},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			srv := smtptest.Start(t)
-			m := newMailer(t, srv.URL(), nil, nil)
-			msg := Message{To: "a@example.com", Text: "hello", MessageID: "<retry-1@multiline>"}
-			send(t, m, Message{To: "warmup@example.com", Text: "hello"}) // leave an idle connection behind
+		for _, lockstep := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/lockstep=%v", c.name, lockstep), func(t *testing.T) {
+				t.Parallel()
+				srv := smtptest.Start(t)
+				m := newMailer(t, srv.URL(), nil, nil)
+				m.lockstep = lockstep
+				transientThenRecovery(t, srv, m, c.fail, c.code)
+			})
+		}
+	}
+}
 
-			c.fail(srv, 300*time.Millisecond)
-			err := m.Send(context.Background(), msg)
-			var se *SendError
-			if !errors.As(err, &se) || se.Code != c.code || !IsTemporary(err) || IsPermanent(err) {
-				t.Fatalf("Send during outage: got %v, want temporary %d", err, c.code)
-			}
+// transientThenRecovery sends while the server fails with code, then retries until it
+// accepts: one message arrives, after the warmup.
+func transientThenRecovery(t *testing.T, srv *smtptest.Server, m *Mailer, fail func(*smtptest.Server, time.Duration), code int) {
+	t.Helper()
+	msg := Message{To: "a@example.com", Text: "hello", MessageID: "<retry-1@multiline>"}
+	send(t, m, Message{To: "warmup@example.com", Text: "hello"}) // leave an idle connection behind
 
-			deadline := time.Now().Add(5 * time.Second)
-			for err != nil && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond) // the caller's backoff
-				err = m.Send(context.Background(), msg)
-			}
-			if err != nil {
-				t.Fatalf("Send after outage: %v", err)
-			}
-			msgs := srv.WaitForMessages(t, 2, 5*time.Second)
-			if len(msgs) != 2 || msgs[1].Header.Get("Message-ID") != "<retry-1@multiline>" {
-				t.Errorf("messages: got %d, want warmup plus one <retry-1@multiline>", len(msgs))
-			}
-		})
+	fail(srv, 300*time.Millisecond)
+	err := m.Send(context.Background(), msg)
+	var se *SendError
+	if !errors.As(err, &se) || se.Code != code || !IsTemporary(err) || IsPermanent(err) {
+		t.Fatalf("Send during outage: got %v, want temporary %d", err, code)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // the caller's backoff
+		err = m.Send(context.Background(), msg)
+	}
+	if err != nil {
+		t.Fatalf("Send after outage: %v", err)
+	}
+	msgs := srv.WaitForMessages(t, 2, 5*time.Second)
+	if len(msgs) != 2 || msgs[1].Header.Get("Message-ID") != "<retry-1@multiline>" {
+		t.Errorf("messages: got %d, want warmup plus one <retry-1@multiline>", len(msgs))
 	}
 }
 
 func TestPermanentRecipientRejection(t *testing.T) {
 	t.Parallel()
+	for _, lockstep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lockstep=%v", lockstep), func(t *testing.T) {
+			t.Parallel()
+			permanentRecipientRejection(t, lockstep)
+		})
+	}
+}
+
+func permanentRecipientRejection(t *testing.T, lockstep bool) {
 	srv := smtptest.Start(t)
 	srv.RejectRecipient(func(rcpt string) *smtp.SMTPError {
 		if strings.HasPrefix(rcpt, "gone@") {
@@ -99,6 +119,7 @@ func TestPermanentRecipientRejection(t *testing.T) {
 		return nil
 	})
 	m := newMailer(t, srv.URL(), nil, nil)
+	m.lockstep = lockstep
 
 	err := m.Send(context.Background(), Message{To: "gone@example.com", Text: "hello"})
 	var se *SendError
