@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -39,6 +40,11 @@ type Handler struct {
 	records *batcher[[]store.InvitationOutcome, struct{}]
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
+	// taken holds the rows that tasks running in this process have taken on and not yet
+	// settled (store.RowKey to the owner's line). A row's own task that finds its row here
+	// knows without asking PostgreSQL that the row is in hand; PostgreSQL says the same
+	// (the claim that took it has committed), and a task on another worker asks it.
+	taken sync.Map
 }
 
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer

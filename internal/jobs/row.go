@@ -33,9 +33,7 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 			}
 			return err
 		}
-		// The rows this task took on and could not settle go back to their own tasks
-		// through the reconciler once this task is archived.
-		if _, err := h.giveUp(ctx, p, err, log); err != nil {
+		if err := h.giveUp(ctx, p, err, log); err != nil {
 			// Nothing could be recorded (the database is down): the reconciler enqueues the
 			// row again once the batch is stale.
 			return err
@@ -57,8 +55,13 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 	retry, _ := asynq.GetRetryCount(ctx)
 	expires := start.Add(h.cfg.InvitationTTL)
 	if retry == 0 {
-		// Most tasks find their row settled or taken on by another task: a look without
-		// locks says so without waiting for the claims under way.
+		// Most tasks find their row settled or taken on by another task, often one running
+		// here; otherwise a look without locks says so without waiting for the claims under
+		// way.
+		if owner, ok := h.taken.Load(store.RowKey{BatchID: p.BatchID, Line: p.Line}); ok {
+			log.Debug().Int("owner", owner.(int)).Msg("row taken on by another row's task")
+			return nil
+		}
 		look, err := h.looks.Do(ctx, store.RowKey{BatchID: p.BatchID, Line: p.Line})
 		if err != nil {
 			return err
@@ -89,6 +92,11 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 	}
 	if len(own.Taken) > 0 {
 		log.Debug().Int("rows", len(own.Taken)).Msg("took on rows of the batch")
+		for _, r := range own.Taken {
+			k := store.RowKey{BatchID: r.BatchID, Line: r.Line}
+			h.taken.Store(k, p.Line)
+			defer h.taken.Delete(k)
+		}
 	}
 	var invites []store.ClaimResult
 	for _, res := range append([]store.ClaimResult{own}, own.Taken...) {
@@ -215,39 +223,51 @@ func (h *Handler) invitationMessage(res store.ClaimResult, expires time.Time) (m
 }
 
 // giveUp settles a row whose last attempt failed transiently, so that its batch finishes.
-func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zerolog.Logger) (string, error) {
-	w, err := h.store.RowState(ctx, p.BatchID, p.Line)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if w.Status != store.RowPending {
-		return "", nil
-	}
+func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zerolog.Logger) error {
 	reason := fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, cause)
-	log.Error().Err(cause).Msg("row failed on its last attempt")
-	outcome := store.RowFailed
-	if w.InvitationID != nil {
-		if err := h.store.InvitationFailed(ctx, p.BatchID, p.Line, *w.InvitationID, reason); err != nil {
-			return "", err
-		}
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Inc()
-		outcome = store.RowSucceeded
-	} else {
-		ok, err := h.store.SettleRow(ctx, p.BatchID, p.Line, store.RowFailed, reason)
-		if err != nil || !ok {
-			return "", err
-		}
-		h.metrics.RowsSettled.WithLabelValues(store.RowFailed, "gave_up").Inc()
+	// The rows this task took on go with it: they are nobody else's.
+	n, err := h.store.GiveUpTakenRows(ctx, p.BatchID, p.Line, reason)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Error().Err(cause).Int("rows", n).Msg("rows taken on failed on the task's last attempt")
+		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Add(float64(n))
+		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Add(float64(n))
+	}
+	if err := h.giveUpOwnRow(ctx, p, reason, cause, log); err != nil {
+		return err
 	}
 	settled, err := h.store.SettledBatches(ctx, []string{p.BatchID})
 	if err != nil {
-		return "", err
+		return err
 	}
-	return outcome, h.finalizeIfSettled(ctx, settled)
+	return h.finalizeIfSettled(ctx, settled)
+}
+
+func (h *Handler) giveUpOwnRow(ctx context.Context, p rowPayload, reason string, cause error, log zerolog.Logger) error {
+	w, err := h.store.RowState(ctx, p.BatchID, p.Line)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || w.Status != store.RowPending {
+		return err
+	}
+	log.Error().Err(cause).Msg("row failed on its last attempt")
+	if w.InvitationID != nil {
+		if err := h.store.InvitationFailed(ctx, p.BatchID, p.Line, *w.InvitationID, reason); err != nil {
+			return err
+		}
+		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Inc()
+		return nil
+	}
+	ok, err := h.store.SettleRow(ctx, p.BatchID, p.Line, store.RowFailed, reason)
+	if err != nil || !ok {
+		return err
+	}
+	h.metrics.RowsSettled.WithLabelValues(store.RowFailed, "gave_up").Inc()
+	return nil
 }
 
 // finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.

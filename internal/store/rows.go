@@ -60,6 +60,36 @@ func (s *Store) InvitationFailed(ctx context.Context, batchID string, line int, 
 	return nil
 }
 
+// GiveUpTakenRows settles the pending rows that the task of row owner took on, on that task's
+// last attempt: each keeps its account, and its invitation fails with reason, so that the
+// batch finishes. It returns how many rows it settled.
+func (s *Store) GiveUpTakenRows(ctx context.Context, batchID string, owner int, reason string) (int, error) {
+	const q = `WITH owned AS (
+			SELECT a.id AS account_id, a.batch_line AS line, i.id AS invitation_id,
+				COALESCE(n.e164, '') AS number
+			FROM accounts a
+			JOIN batch_rows r ON r.batch_id = a.batch_id AND r.line = a.batch_line AND r.status = 'pending'
+			LEFT JOIN invitations i ON i.account_id = a.id AND i.state = 'pending'
+			LEFT JOIN numbers n ON n.account_id = a.id
+			WHERE a.batch_id = $1 AND a.batch_owner = $2 AND a.batch_line <> $2
+			FOR UPDATE OF r
+		), inv AS (
+			UPDATE invitations SET state = 'failed', failure_reason = $3, attempts = attempts + 1
+			WHERE id IN (SELECT invitation_id FROM owned) AND state = 'pending'
+		)
+		UPDATE batch_rows r SET status = 'succeeded', settled_at = now(),
+			invitation = CASE WHEN o.invitation_id IS NULL THEN r.invitation ELSE 'failed' END,
+			reason = 'account created; invitation not delivered: ' || $3,
+			account_id = o.account_id, number = o.number, invitation_id = o.invitation_id
+		FROM owned o WHERE r.batch_id = $1 AND r.line = o.line AND r.status = 'pending'`
+	res, err := s.db.ExecContext(ctx, q, batchID, owner, reason)
+	if err != nil {
+		return 0, fmt.Errorf("give up rows taken on: %w", mapErr(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // RowKey names a batch row.
 type RowKey struct {
 	BatchID string

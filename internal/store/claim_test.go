@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// inviteBatch stores an Import & Invite batch of n rows in organization org with 2n numbers.
+func inviteBatch(t *testing.T, f fixture, org string, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	nums := make([]string, 2*n)
+	for i := range nums {
+		nums[i] = fmt.Sprintf("+1555%07d", i)
+	}
+	if _, err := f.st.AddNumbers(ctx, org, nums); err != nil {
+		t.Fatal(err)
+	}
+	var group string
+	if err := f.db.Get(&group, `SELECT id FROM permission_groups WHERE organization_id = $1`, org); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]store.NewRow, n)
+	for i := range rows {
+		rows[i] = store.NewRow{Line: i + 2, RawIdentifier: fmt.Sprintf("u%d@acme.test", i), Identifier: fmt.Sprintf("u%d@acme.test", i),
+			IdentifierKind: "email", MonitorCalls: "auto", MonitorSMS: "on", Language: "en"}
+	}
+	b, _, err := f.st.CreateBatch(ctx, store.NewBatch{OrganizationID: org, PermissionGroupID: group, UploadedBy: "t@acme.test",
+		Filename: "a.csv", FileSHA256: make([]byte, 32), Invite: true}, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.ID
+}
+
+var minted atomic.Int64
+
+// mint makes distinct invitation tokens, as token.New does.
+func mint() (string, []byte) {
+	tok := fmt.Sprint("tok-", minted.Add(1))
+	h := sha256.Sum256([]byte(tok))
+	return tok, h[:]
+}
+
+// On its last attempt a task settles the rows it took on, each with its account and a failed
+// invitation, so that the batch finishes; its own row and other tasks' rows are not touched.
+func TestGiveUpTakenRowsSettlesOnlyTheTasksRows(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	id := inviteBatch(t, f, f.orgA, 12)
+	claim := func(line, sweep int) store.ClaimResult {
+		res, _, err := f.st.ClaimRows(ctx, []store.RowClaim{{BatchID: id, Line: line, ExpiresAt: time.Now().Add(time.Hour), Sweep: sweep}}, mint)
+		if err != nil {
+			t.Fatalf("claim row %d: %v", line, err)
+		}
+		return res[0]
+	}
+	if got := claim(2, 4); len(got.Taken) != 4 || got.Taken[0].Line != 3 || got.Taken[3].Line != 6 {
+		t.Fatalf("row 2 took on %+v, want rows 3 to 6", got.Taken)
+	}
+	if got := claim(7, 3); len(got.Taken) != 3 || got.Taken[0].Line != 8 {
+		t.Fatalf("row 7 took on %+v, want rows 8 to 10", got.Taken)
+	}
+	if got := claim(4, 0); got.Outcome != store.ClaimOwned || got.Owner != 2 {
+		t.Fatalf("row 4's own claim: %+v, want owned by row 2", got)
+	}
+
+	n, err := f.st.GiveUpTakenRows(ctx, id, 2, "gave up after 9 attempts: connection refused")
+	if err != nil || n != 4 {
+		t.Fatalf("give up: %d rows, %v; want 4", n, err)
+	}
+	var got []struct {
+		Line       int     `db:"line"`
+		Status     string  `db:"status"`
+		Invitation string  `db:"invitation"`
+		Reason     string  `db:"reason"`
+		Account    *string `db:"account_id"`
+		State      *string `db:"state"`
+	}
+	if err := f.db.Select(&got, `SELECT r.line, r.status, r.invitation, r.reason, r.account_id, i.state
+		FROM batch_rows r LEFT JOIN invitations i ON i.id = r.invitation_id
+		WHERE r.batch_id = $1 ORDER BY r.line`, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		given := r.Line >= 3 && r.Line <= 6
+		switch {
+		case given && (r.Status != "succeeded" || r.Invitation != "failed" || r.Account == nil ||
+			r.State == nil || *r.State != "failed" || !strings.HasSuffix(r.Reason, "gave up after 9 attempts: connection refused")):
+			t.Errorf("row %d taken on by row 2: %+v, want succeeded with a failed invitation", r.Line, r)
+		case !given && r.Status != "pending":
+			t.Errorf("row %d is %s, want pending: it is not row 2's to give up", r.Line, r.Status)
+		}
+	}
+	var pending int
+	if err := f.db.Get(&pending, `SELECT pending FROM batches WHERE id = $1`, id); err != nil || pending != 8 {
+		t.Errorf("pending counter %d (%v), want 8", pending, err)
+	}
+	if n, err := f.st.GiveUpTakenRows(ctx, id, 2, "again"); err != nil || n != 0 {
+		t.Errorf("second give up: %d rows, %v; want none", n, err)
+	}
+}
