@@ -276,6 +276,41 @@ func CSV(domain string, start, n int) []byte {
 	return []byte(b.String())
 }
 
+// pendingRows describes the rows of batch id that have not settled, and their tasks.
+func (s *Stack) pendingRows(id string) string {
+	var rows []struct {
+		Line       int     `db:"line"`
+		Owner      *int    `db:"batch_owner"`
+		Invitation *string `db:"invitation"`
+		TookOn     bool    `db:"took_on"`
+	}
+	err := s.DB.Select(&rows, `SELECT r.line, a.batch_owner, i.state AS invitation,
+			EXISTS (SELECT 1 FROM batch_row_takers t WHERE t.batch_id = r.batch_id AND t.line = r.line) AS took_on
+		FROM batch_rows r
+		LEFT JOIN accounts a ON a.batch_id = r.batch_id AND a.batch_line = r.line
+		LEFT JOIN invitations i ON i.account_id = a.id AND i.state IN ('pending', 'sent')
+		WHERE r.batch_id = $1 AND r.status = 'pending' ORDER BY r.line LIMIT 20`, id)
+	if err != nil {
+		return err.Error()
+	}
+	var out strings.Builder
+	for _, r := range rows {
+		task := "no task"
+		if info, err := s.Inspector.GetTaskInfo(s.Queues.Rows(), jobs.RowTaskID(id, r.Line)); err == nil {
+			task = "task " + info.State.String()
+		}
+		fmt.Fprintf(&out, "  row %d: owner %v, invitation %v, took rows on %v, %s\n", r.Line, deref(r.Owner), deref(r.Invitation), r.TookOn, task)
+	}
+	return out.String()
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return "none"
+	}
+	return *p
+}
+
 // WaitBatch polls the store until batch id finishes, failing the test after timeout.
 func (s *Stack) WaitBatch(id string, timeout time.Duration) store.Batch {
 	s.t.Helper()
@@ -289,7 +324,8 @@ func (s *Stack) WaitBatch(id string, timeout time.Duration) store.Batch {
 			return b
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("batch %s did not finish in %s: status %s, %d/%d processed", id, timeout, b.Status, b.Processed, b.Total)
+			s.t.Fatalf("batch %s did not finish in %s: status %s, %d/%d processed; pending rows:\n%s",
+				id, timeout, b.Status, b.Processed, b.Total, s.pendingRows(id))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -107,7 +107,7 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim, mint func() (s
 	var results []ClaimResult
 	var touched []string
 	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
-		c := &claim{tx: ptx{tx: tx, s: s}, claims: claims, mint: mint, results: map[rowKey]*ClaimResult{}}
+		c := &claim{tx: ptx{tx: tx, s: s}, claims: claims, mint: mint, results: map[rowKey]*ClaimResult{}, owned: map[rowKey]int{}}
 		if err := c.run(ctx); err != nil {
 			return err
 		}
@@ -129,6 +129,7 @@ type claim struct {
 	touched []string
 
 	own     map[rowKey]int // claim of each own row
+	owned   map[rowKey]int // own rows another task has taken on: the owner's line
 	rows    []claimRow     // own rows first, then rows taken on
 	results map[rowKey]*ClaimResult
 	create  []claimRow // rows that get an account now
@@ -267,6 +268,7 @@ func (c *claim) ownRow(r claimRow) {
 		res.Outcome = ClaimSettled
 	case r.AccountID != nil && r.Owner != nil && *r.Owner != r.Line:
 		res.Outcome, res.Owner = ClaimOwned, *r.Owner
+		c.owned[k] = *r.Owner
 	case r.AccountID != nil:
 		c.resumeRow(r, res)
 	case r.Cancel:
@@ -324,9 +326,11 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 	var keys []rowKey
 	for _, f := range found {
 		k := rowKey{f.BatchID, f.Line}
-		if _, dup := c.results[k]; dup {
-			continue // one of this call's own rows: its own claim decides
+		if res, own := c.results[k]; own && (res.Outcome != ClaimOwned || res.Owner != f.Owner) {
+			continue // one of this call's own rows, not this owner's: its own claim decides
 		}
+		// Either not a row of this call, or its own task is in this call too and leaves it
+		// to this owner, which resumes it here.
 		if _, dup := claimant[k]; dup {
 			continue
 		}
@@ -483,6 +487,11 @@ func (c *claim) collect() []ClaimResult {
 		k := rowKey{cl.BatchID, cl.Line}
 		if c.own[k] != i {
 			out[i] = ClaimResult{BatchID: cl.BatchID, Line: cl.Line, Outcome: ClaimOwned, Owner: cl.Line}
+			continue
+		}
+		if owner, ok := c.owned[k]; ok {
+			// Its owner may have resumed it in this same call: that result is the owner's.
+			out[i] = ClaimResult{BatchID: cl.BatchID, Line: cl.Line, Outcome: ClaimOwned, Owner: owner}
 			continue
 		}
 		out[i] = *c.results[k]

@@ -108,3 +108,40 @@ func TestGiveUpTakenRowsSettlesOnlyTheTasksRows(t *testing.T) {
 		t.Errorf("second give up: %d rows, %v; want none", n, err)
 	}
 }
+
+// A task resuming the rows it took on may share a ClaimRows call with the own task of one of
+// those rows (both retrying after an outage): the owner gets the row, its own task is told
+// the row is taken, and the invitation is to be sent once.
+func TestResumeAndTheRowsOwnTaskInOneCall(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	id := inviteBatch(t, f, f.orgA, 6)
+	expires := time.Now().Add(time.Hour)
+	first, _, err := f.st.ClaimRows(ctx, []store.RowClaim{{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3}}, mint)
+	if err != nil || len(first[0].Taken) != 3 {
+		t.Fatalf("first claim: %+v, %v; want rows 3 to 5 taken on", first, err)
+	}
+
+	res, _, err := f.st.ClaimRows(ctx, []store.RowClaim{
+		{BatchID: id, Line: 4, ExpiresAt: expires, Sweep: 3, Resume: true},
+		{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3, Resume: true},
+	}, mint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own := res[0]; own.Outcome != store.ClaimOwned || own.Owner != 2 || len(own.Taken) != 0 {
+		t.Errorf("row 4's own task: %+v, want told that row 2's task has it", own)
+	}
+	owner := res[1]
+	var lines []int
+	for _, r := range owner.Taken {
+		if r.Outcome != store.ClaimInvite || r.Token == "" {
+			t.Errorf("resumed row %d: %+v, want its invitation to send with a new token", r.Line, r)
+		}
+		lines = append(lines, r.Line)
+	}
+	if owner.Outcome != store.ClaimInvite || fmt.Sprint(lines) != "[3 4 5]" {
+		t.Errorf("row 2's task resumed %v (own outcome %q), want its own row and rows [3 4 5]", lines, owner.Outcome)
+	}
+}
