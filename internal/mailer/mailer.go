@@ -199,7 +199,12 @@ func transmitPipelined(c *conn, from, rcpt string, gm *mail.Msg, deadline func()
 		var tp *textproto.Error
 		switch {
 		case err != nil && !errors.As(err, &tp):
-			return step.op, err // the connection broke: no reply will follow
+			// The connection broke: no reply will follow. A server that refused an earlier
+			// command (421 at MAIL) may close at once; that refusal is what went wrong.
+			if failure != nil {
+				return failedAt, failure
+			}
+			return step.op, err
 		case err != nil && failure == nil:
 			failedAt, failure = step.op, err
 		case err == nil && step.op == "data" && failure != nil:
