@@ -57,9 +57,9 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// A connection per task that may be sending at once: a row task sends the invitations
-	// of the rows it took on one after the other on one connection.
-	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: cfg.WorkerConcurrency}, log)
+	// Room for every task to send at once: a row task sends the invitations of the rows it
+	// took on a few at a time (jobs.sendParallel), and most tasks send nothing.
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: 2 * cfg.WorkerConcurrency}, log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -137,18 +139,19 @@ func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires,
 		return store.InvitationOutcome{BatchID: res.BatchID, Line: res.Line, AccountID: res.AccountID,
 			Number: res.Number, InvitationID: res.InvitationID}
 	}
+	errs := h.sendAll(ctx, rows, expires)
 	outs := make([]store.InvitationOutcome, 0, len(rows))
 	var failed error
 	var untried []store.ClaimResult
 	for i, res := range rows {
 		out := outcome(res)
-		if res.IdentifierKind != "email" {
-			out.Reason = notByEmail
-			outs = append(outs, out)
-			continue
-		}
-		err := h.sendInvitation(ctx, res, expires)
+		err := errs[i]
 		switch {
+		case res.IdentifierKind != "email":
+			out.Reason = notByEmail
+		case err == errNotTried:
+			untried = append(untried, res)
+			continue
 		case err == nil:
 			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
 			out.Sent = true
@@ -158,11 +161,11 @@ func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires,
 			out.Reason = err.Error()
 		default:
 			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
-			failed = fmt.Errorf("send invitation of row %d: %w", res.Line, err)
-			untried = rows[i:]
-		}
-		if failed != nil {
-			break
+			if failed == nil {
+				failed = fmt.Errorf("send invitation of row %d: %w", res.Line, err)
+			}
+			untried = append(untried, res)
+			continue
 		}
 		outs = append(outs, out)
 	}
@@ -196,6 +199,51 @@ func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires,
 		log.Debug().Int("row", o.Line).Str("account_id", o.AccountID).Str("number", o.Number).Bool("sent", o.Sent).Msg("row settled: invitation")
 	}
 	return failed
+}
+
+// sendParallel is how many invitations one task sends at once, each on its own connection:
+// the connections' round trips overlap, so a task's hundred emails do not wait for each
+// other, and the worker keeps the CPU busy with its few tasks.
+const sendParallel = 4
+
+// errNotTried marks an invitation sendAll did not send because an earlier one failed
+// transiently.
+var errNotTried = errors.New("not tried")
+
+// sendAll sends the invitations of rows (those identified by email), sendParallel at a time,
+// and returns each one's error. After a transient failure it starts no more sends: the mail
+// server is likely down for the others too, and the task's retry takes them up.
+func (h *Handler) sendAll(ctx context.Context, rows []store.ClaimResult, expires time.Time) []error {
+	errs := make([]error, len(rows))
+	for i := range errs {
+		errs[i] = errNotTried
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range min(sendParallel, len(rows)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(rows) {
+					return
+				}
+				if rows[i].IdentifierKind != "email" {
+					errs[i] = nil
+					continue
+				}
+				err := h.sendInvitation(ctx, rows[i], expires)
+				errs[i] = err
+				if err != nil && !mailer.IsPermanent(err) {
+					stop.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 const notByEmail = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
