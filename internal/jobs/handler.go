@@ -44,7 +44,8 @@ type Handler struct {
 	// settled (store.RowKey to the owner's line). A row's own task that finds its row here
 	// knows without asking PostgreSQL that the row is in hand; PostgreSQL says the same
 	// (the claim that took it has committed), and a task on another worker asks it.
-	taken sync.Map
+	taken   sync.Map
+	settled settledRows
 }
 
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer

@@ -60,8 +60,12 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 		// Most tasks find their row settled or taken on by another task, often one running
 		// here; otherwise a look without locks says so without waiting for the claims under
 		// way.
-		if owner, ok := h.taken.Load(store.RowKey{BatchID: p.BatchID, Line: p.Line}); ok {
+		key := store.RowKey{BatchID: p.BatchID, Line: p.Line}
+		if owner, ok := h.taken.Load(key); ok {
 			log.Debug().Int("owner", owner.(int)).Msg("row taken on by another row's task")
+			return nil
+		}
+		if h.settled.has(key) {
 			return nil
 		}
 		look, err := h.looks.Do(ctx, store.RowKey{BatchID: p.BatchID, Line: p.Line})
@@ -107,7 +111,8 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 		}
 		switch res.Outcome {
 		case store.ClaimDone:
-			h.settled(res.Status, res.ReasonClass, start)
+			h.settled.add(store.RowKey{BatchID: res.BatchID, Line: res.Line})
+			h.countSettled(res.Status, res.ReasonClass, start)
 			rlog := log.With().Int("row", res.Line).Logger()
 			if res.Status == store.RowSucceeded {
 				rlog.Debug().Str("account_id", res.AccountID).Str("number", res.Number).Msg("row settled: account created")
@@ -124,8 +129,8 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 	return h.invite(ctx, invites, expires, start, log)
 }
 
-// settled counts a row that settled now.
-func (h *Handler) settled(status, class string, start time.Time) {
+// countSettled counts a row that settled now.
+func (h *Handler) countSettled(status, class string, start time.Time) {
 	h.metrics.RowsSettled.WithLabelValues(status, class).Inc()
 	h.metrics.RowDuration.WithLabelValues(status).Observe(h.now().Sub(start).Seconds())
 }
@@ -195,7 +200,8 @@ func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires,
 		case !o.Sent:
 			class = "invitation_failed"
 		}
-		h.settled(store.RowSucceeded, class, start)
+		h.settled.add(store.RowKey{BatchID: o.BatchID, Line: o.Line})
+		h.countSettled(store.RowSucceeded, class, start)
 		log.Debug().Int("row", o.Line).Str("account_id", o.AccountID).Str("number", o.Number).Bool("sent", o.Sent).Msg("row settled: invitation")
 	}
 	return failed
@@ -204,7 +210,7 @@ func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires,
 // sendParallel is how many invitations one task sends at once, each on its own connection:
 // the connections' round trips overlap, so a task's hundred emails do not wait for each
 // other, and the worker keeps the CPU busy with its few tasks.
-const sendParallel = 4
+const sendParallel = 8
 
 // errNotTried marks an invitation sendAll did not send because an earlier one failed
 // transiently.
