@@ -21,8 +21,8 @@ func TestRowsOfAVanishedTaskGoBackToTheirOwnTasks(t *testing.T) {
 	b := upload(t, s, org, group, stacktest.CSV("acme.test", 0, 30), true)
 	ctx := context.Background()
 
-	// Row 2's task takes rows 3 to 12 on, records its own invitation and is lost before it
-	// sends the others.
+	// Row 2's task takes ten rows on (the last ten of the batch, 22 to 31), records its own
+	// invitation and is lost before it sends the others.
 	mint := func() (string, []byte) { return token.New("") }
 	res, _, err := s.Store.ClaimRows(ctx, []store.RowClaim{{BatchID: b.ID, Line: 2,
 		ExpiresAt: time.Now().Add(time.Hour), Sweep: 10}}, mint)
@@ -34,8 +34,8 @@ func TestRowsOfAVanishedTaskGoBackToTheirOwnTasks(t *testing.T) {
 		t.Fatalf("claim of row 2: outcome %q with %d rows taken on, want invite with 10", own.Outcome, len(own.Taken))
 	}
 	for i, r := range own.Taken {
-		if r.Line != 3+i || r.Outcome != store.ClaimInvite || r.Token == "" {
-			t.Fatalf("taken row %d: %+v, want line %d to invite with a token", i, r, 3+i)
+		if r.Line != 22+i || r.Outcome != store.ClaimInvite || r.Token == "" {
+			t.Fatalf("taken row %d: %+v, want line %d to invite with a token", i, r, 22+i)
 		}
 	}
 	if _, err := s.Store.RecordInvitations(ctx, []store.InvitationOutcome{{BatchID: b.ID, Line: 2,

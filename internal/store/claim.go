@@ -403,7 +403,7 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 			WHERE br.batch_id = k.batch_id AND br.status = 'pending' AND br.line > k.after
 				AND NOT EXISTS (SELECT 1 FROM accounts a
 					WHERE a.batch_id = br.batch_id AND a.batch_line = br.line OFFSET 0)
-			ORDER BY br.line LIMIT k.n
+			ORDER BY br.line DESC LIMIT k.n
 			FOR UPDATE SKIP LOCKED) r`
 	var picked []struct {
 		BatchID string `db:"batch_id"`

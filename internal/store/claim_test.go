@@ -40,6 +40,15 @@ func inviteBatch(t *testing.T, f fixture, org string, n int) string {
 	return b.ID
 }
 
+// lines lists the lines of rows.
+func lines(rows []store.ClaimResult) string {
+	var out []int
+	for _, r := range rows {
+		out = append(out, r.Line)
+	}
+	return fmt.Sprint(out)
+}
+
 var minted atomic.Int64
 
 // mint makes distinct invitation tokens, as token.New does.
@@ -63,14 +72,16 @@ func TestGiveUpTakenRowsSettlesOnlyTheTasksRows(t *testing.T) {
 		}
 		return res[0]
 	}
-	if got := claim(2, 4); len(got.Taken) != 4 || got.Taken[0].Line != 3 || got.Taken[3].Line != 6 {
-		t.Fatalf("row 2 took on %+v, want rows 3 to 6", got.Taken)
+	// Rows 2 to 13: row 2's task takes four fresh rows on, from the end of the batch (13 down
+	// to 10), and row 3's the next three (9 down to 7).
+	if got := lines(claim(2, 4).Taken); got != "[10 11 12 13]" {
+		t.Fatalf("row 2 took on rows %s, want [10 11 12 13]", got)
 	}
-	if got := claim(7, 3); len(got.Taken) != 3 || got.Taken[0].Line != 8 {
-		t.Fatalf("row 7 took on %+v, want rows 8 to 10", got.Taken)
+	if got := lines(claim(3, 3).Taken); got != "[7 8 9]" {
+		t.Fatalf("row 3 took on rows %s, want [7 8 9]", got)
 	}
-	if got := claim(4, 0); got.Outcome != store.ClaimOwned || got.Owner != 2 {
-		t.Fatalf("row 4's own claim: %+v, want owned by row 2", got)
+	if got := claim(11, 0); got.Outcome != store.ClaimOwned || got.Owner != 2 {
+		t.Fatalf("row 11's own claim: %+v, want owned by row 2", got)
 	}
 
 	n, err := f.st.GiveUpTakenRows(ctx, id, 2, "gave up after 9 attempts: connection refused")
@@ -91,7 +102,7 @@ func TestGiveUpTakenRowsSettlesOnlyTheTasksRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range got {
-		given := r.Line >= 3 && r.Line <= 6
+		given := r.Line >= 10 && r.Line <= 13
 		switch {
 		case given && (r.Status != "succeeded" || r.Invitation != "failed" || r.Account == nil ||
 			r.State == nil || *r.State != "failed" || !strings.HasSuffix(r.Reason, "gave up after 9 attempts: connection refused")):
@@ -119,29 +130,27 @@ func TestResumeAndTheRowsOwnTaskInOneCall(t *testing.T) {
 	id := inviteBatch(t, f, f.orgA, 6)
 	expires := time.Now().Add(time.Hour)
 	first, _, err := f.st.ClaimRows(ctx, []store.RowClaim{{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3}}, mint)
-	if err != nil || len(first[0].Taken) != 3 {
-		t.Fatalf("first claim: %+v, %v; want rows 3 to 5 taken on", first, err)
+	if err != nil || lines(first[0].Taken) != "[5 6 7]" {
+		t.Fatalf("first claim: %+v, %v; want rows 5 to 7 taken on", first, err)
 	}
 
 	res, _, err := f.st.ClaimRows(ctx, []store.RowClaim{
-		{BatchID: id, Line: 4, ExpiresAt: expires, Sweep: 3, Resume: true},
+		{BatchID: id, Line: 6, ExpiresAt: expires, Sweep: 3, Resume: true},
 		{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3, Resume: true},
 	}, mint)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if own := res[0]; own.Outcome != store.ClaimOwned || own.Owner != 2 || len(own.Taken) != 0 {
-		t.Errorf("row 4's own task: %+v, want told that row 2's task has it", own)
+		t.Errorf("row 6's own task: %+v, want told that row 2's task has it", own)
 	}
 	owner := res[1]
-	var lines []int
 	for _, r := range owner.Taken {
 		if r.Outcome != store.ClaimInvite || r.Token == "" {
 			t.Errorf("resumed row %d: %+v, want its invitation to send with a new token", r.Line, r)
 		}
-		lines = append(lines, r.Line)
 	}
-	if owner.Outcome != store.ClaimInvite || fmt.Sprint(lines) != "[3 4 5]" {
-		t.Errorf("row 2's task resumed %v (own outcome %q), want its own row and rows [3 4 5]", lines, owner.Outcome)
+	if got := lines(owner.Taken); owner.Outcome != store.ClaimInvite || got != "[5 6 7]" {
+		t.Errorf("row 2's task resumed %s (own outcome %q), want its own row and rows [5 6 7]", got, owner.Outcome)
 	}
 }
