@@ -25,8 +25,9 @@ const (
 //
 // A task may also take on other rows of its batch, so that the work of many rows shares one
 // transaction, one statement per step and one SMTP connection while every row keeps its own
-// outcome. The rows it takes on are fresh ones (no task has claimed them) after its own;
-// their accounts name the task's line as their owner, and their own tasks, when they run,
+// outcome. The rows it takes on are fresh ones (no task has claimed them) that come after
+// its own in the batch, the last ones first, so that the tasks queued right behind it still
+// find rows of their own and work alongside it. Their accounts name the task's line as their owner, and their own tasks, when they run,
 // find them owned and leave them alone. The owner sends their invitations, and its retries
 // (Resume) take them up again until they settle; the reconciler hands the rows of an owner
 // whose task is gone back to their own tasks.
@@ -355,8 +356,9 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 }
 
 // sweep takes on fresh rows for the claims whose own row gets an account now: rows of the
-// same batch after the claims' own, that no task has claimed yet. They are locked with SKIP
-// LOCKED, so a row another transaction holds is left to it, and this never waits.
+// same batch after the claims' own, that no task has claimed yet, from the end of the batch
+// backwards. They are locked with SKIP LOCKED, so a row another transaction holds is left to
+// it, and this never waits.
 func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 	type want struct {
 		after, n int
@@ -394,7 +396,7 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 	if len(batchIDs) == 0 {
 		return nil
 	}
-	// Fresh rows come from the index of pending rows in line order; a row with an account is
+	// Fresh rows come from the index of pending rows, read backwards; a row with an account is
 	// some task's already and is passed over. OFFSET 0 keeps NOT EXISTS a lookup per row: as
 	// an anti join the planner would walk the batch's accounts for each row.
 	const q = `SELECT k.batch_id, r.line
@@ -412,7 +414,7 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 	if err := c.tx.SelectContext(ctx, &picked, q, pq.Array(batchIDs), pq.Array(after), pq.Array(limits)); err != nil {
 		return fmt.Errorf("take on rows: %w", mapErr(err))
 	}
-	// Each taker gets its Sweep rows in turn, in line order.
+	// Each taker gets its Sweep rows in turn, in the order picked.
 	claimant := make(map[rowKey]int, len(picked))
 	keys := make([]rowKey, 0, len(picked))
 	next := map[string]int{} // batch -> position in takers
