@@ -19,8 +19,9 @@ import (
 // idempotent: a row that has settled stays as it is, a row whose account exists resumes at
 // its invitation, and a row another task has taken on is left to that task.
 //
-// The database work goes through two batchers, so that the rows being handled at once share
-// transactions: claims (accounts, numbers, invitations) and records (invitation outcomes).
+// The database work goes through batchers, so that the tasks running at once share
+// statements: looks (is there anything to do), claims (accounts, numbers, invitations) and
+// records (invitation outcomes).
 func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[rowPayload](t)
 	if err != nil {
@@ -45,10 +46,10 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 }
 
 // rowSweep is how many fresh rows of its batch a row task takes on besides its own. Their
-// accounts, numbers and invitations share the claim's transaction, their emails go out on the
-// task's SMTP connection one after the other, and their outcomes share one record statement;
-// the tasks of those rows then find them taken and finish at once. A hundred keeps a
-// 1000-row batch spread over several tasks, so that its emails go out on several connections.
+// accounts, numbers and invitations share the claim's transaction, their emails go out
+// sendParallel at a time, and their outcomes share one record statement; the tasks of those
+// rows then find them taken and finish at once. A hundred keeps a 1000-row batch spread over
+// several tasks that work side by side.
 const rowSweep = 100
 
 // settleRows does the work of the task's row and of the rows it takes on.
@@ -68,7 +69,7 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 		if h.settled.has(key) {
 			return nil
 		}
-		look, err := h.looks.Do(ctx, store.RowKey{BatchID: p.BatchID, Line: p.Line})
+		look, err := h.looks.Do(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -99,10 +100,13 @@ func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logg
 	if len(own.Taken) > 0 {
 		log.Debug().Int("rows", len(own.Taken)).Msg("took on rows of the batch")
 		for _, r := range own.Taken {
-			k := store.RowKey{BatchID: r.BatchID, Line: r.Line}
-			h.taken.Store(k, p.Line)
-			defer h.taken.Delete(k)
+			h.taken.Store(store.RowKey{BatchID: r.BatchID, Line: r.Line}, p.Line)
 		}
+		defer func() {
+			for _, r := range own.Taken {
+				h.taken.Delete(store.RowKey{BatchID: r.BatchID, Line: r.Line})
+			}
+		}()
 	}
 	var invites []store.ClaimResult
 	for _, res := range append([]store.ClaimResult{own}, own.Taken...) {
