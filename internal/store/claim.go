@@ -92,8 +92,8 @@ type claimRow struct {
 	claimant int // index of the claim whose task handles the row
 }
 
-// MaxSweepPerClaim bounds the rows one ClaimRows call takes on besides its claims' own.
-const MaxSweepPerClaim = 1000
+// maxSweepPerClaim bounds the rows one ClaimRows call takes on besides its claims' own.
+const maxSweepPerClaim = 1000
 
 // ClaimRows does the database work of many row tasks in one transaction with a fixed number of
 // statements, whatever the number of rows: it creates the accounts, reserves named or free
@@ -377,9 +377,9 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 	}
 	total := 0
 	for _, r := range c.create {
-		if n := c.claims[r.claimant].Sweep; n > 0 && !r.Cancel && total < MaxSweepPerClaim {
+		if n := c.claims[r.claimant].Sweep; n > 0 && !r.Cancel && total < maxSweepPerClaim {
 			w := wants[r.BatchID]
-			n = min(n, MaxSweepPerClaim-total)
+			n = min(n, maxSweepPerClaim-total)
 			w.n += n
 			total += n
 			w.takers = append(w.takers, r.claimant)
