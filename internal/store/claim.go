@@ -108,7 +108,7 @@ func (s *Store) ClaimRows(ctx context.Context, claims []RowClaim, mint func() (s
 	var results []ClaimResult
 	var touched []string
 	err := s.inKeyedTx(ctx, func(tx *sqlx.Tx) error {
-		c := &claim{tx: ptx{tx: tx, s: s}, claims: claims, mint: mint, results: map[rowKey]*ClaimResult{}, owned: map[rowKey]int{}}
+		c := &claim{tx: ptx{tx: tx, s: s}, claims: claims, mint: mint, results: map[RowKey]*ClaimResult{}, owned: map[RowKey]int{}}
 		if err := c.run(ctx); err != nil {
 			return err
 		}
@@ -129,10 +129,10 @@ type claim struct {
 	mint    func() (string, []byte)
 	touched []string
 
-	own     map[rowKey]int // claim of each own row
-	owned   map[rowKey]int // own rows another task has taken on: the owner's line
+	own     map[RowKey]int // claim of each own row
+	owned   map[RowKey]int // own rows another task has taken on: the owner's line
 	rows    []claimRow     // own rows first, then rows taken on
-	results map[rowKey]*ClaimResult
+	results map[RowKey]*ClaimResult
 	create  []claimRow // rows that get an account now
 	settle  settlement
 	rotate  rotation
@@ -170,14 +170,14 @@ const qlockRows = `SELECT r.line FROM unnest($1::uuid[], $2::int[]) AS k(batch_i
 
 // load reads the rows of keys (sorted here), each handled by claimant[key], locking them
 // first unless the transaction holds their locks already.
-func (c *claim) load(ctx context.Context, keys []rowKey, claimant map[rowKey]int, lock bool) ([]claimRow, error) {
+func (c *claim) load(ctx context.Context, keys []RowKey, claimant map[RowKey]int, lock bool) ([]claimRow, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
 	slices.SortFunc(keys, compareKeys)
 	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
-		batchIDs[i], lines[i] = k.batchID, int64(k.line)
+		batchIDs[i], lines[i] = k.BatchID, int64(k.Line)
 	}
 	if lock {
 		var locked []int
@@ -190,7 +190,7 @@ func (c *claim) load(ctx context.Context, keys []rowKey, claimant map[rowKey]int
 		return nil, fmt.Errorf("load rows: %w", mapErr(err))
 	}
 	for i := range rows {
-		rows[i].claimant = claimant[rowKey{rows[i].BatchID, rows[i].Line}]
+		rows[i].claimant = claimant[RowKey{rows[i].BatchID, rows[i].Line}]
 		if !slices.Contains(c.touched, rows[i].BatchID) {
 			c.touched = append(c.touched, rows[i].BatchID)
 		}
@@ -202,10 +202,10 @@ func (c *claim) load(ctx context.Context, keys []rowKey, claimant map[rowKey]int
 }
 
 func (c *claim) run(ctx context.Context) error {
-	c.own = make(map[rowKey]int, len(c.claims))
-	keys := make([]rowKey, 0, len(c.claims))
+	c.own = make(map[RowKey]int, len(c.claims))
+	keys := make([]RowKey, 0, len(c.claims))
 	for i, cl := range c.claims {
-		k := rowKey{cl.BatchID, cl.Line}
+		k := RowKey{cl.BatchID, cl.Line}
 		if _, dup := c.own[k]; dup {
 			continue // the same task twice: the first claim does the work (see collect)
 		}
@@ -262,7 +262,7 @@ func (c *claim) run(ctx context.Context) error {
 
 // ownRow decides what a claim does with its own row.
 func (c *claim) ownRow(r claimRow) {
-	k := rowKey{r.BatchID, r.Line}
+	k := RowKey{r.BatchID, r.Line}
 	res := c.results[k]
 	switch {
 	case r.Status != RowPending:
@@ -305,7 +305,7 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 	var owners []int64
 	for k, i := range c.own {
 		if want[i] && c.results[k].Outcome != ClaimGone {
-			batchIDs, owners = append(batchIDs, k.batchID), append(owners, int64(k.line))
+			batchIDs, owners = append(batchIDs, k.BatchID), append(owners, int64(k.Line))
 		}
 	}
 	if len(batchIDs) == 0 {
@@ -323,10 +323,10 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 	if err := c.tx.SelectContext(ctx, &found, q, pq.Array(batchIDs), pq.Array(owners)); err != nil {
 		return fmt.Errorf("find rows taken on: %w", mapErr(err))
 	}
-	claimant := map[rowKey]int{}
-	var keys []rowKey
+	claimant := map[RowKey]int{}
+	var keys []RowKey
 	for _, f := range found {
-		k := rowKey{f.BatchID, f.Line}
+		k := RowKey{f.BatchID, f.Line}
 		if res, own := c.results[k]; own && (res.Outcome != ClaimOwned || res.Owner != f.Owner) {
 			continue // one of this call's own rows, not this owner's: its own claim decides
 		}
@@ -335,7 +335,7 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 		if _, dup := claimant[k]; dup {
 			continue
 		}
-		claimant[k] = c.own[rowKey{f.BatchID, f.Owner}]
+		claimant[k] = c.own[RowKey{f.BatchID, f.Owner}]
 		keys = append(keys, k)
 	}
 	rows, err := c.load(ctx, keys, claimant, true)
@@ -349,7 +349,7 @@ func (c *claim) resume(ctx context.Context, want map[int]bool) error {
 		}
 		res := &ClaimResult{BatchID: r.BatchID, Line: r.Line}
 		c.resumeRow(r, res)
-		c.results[rowKey{r.BatchID, r.Line}] = res
+		c.results[RowKey{r.BatchID, r.Line}] = res
 		c.rows = append(c.rows, r)
 	}
 	return nil
@@ -415,8 +415,8 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 		return fmt.Errorf("take on rows: %w", mapErr(err))
 	}
 	// Each taker gets its Sweep rows in turn, in the order picked.
-	claimant := make(map[rowKey]int, len(picked))
-	keys := make([]rowKey, 0, len(picked))
+	claimant := make(map[RowKey]int, len(picked))
+	keys := make([]RowKey, 0, len(picked))
 	next := map[string]int{} // batch -> position in takers
 	left := map[int]int{}    // claim -> rows it may still take
 	for _, w := range wants {
@@ -434,16 +434,16 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 		}
 		t := w.takers[next[p.BatchID]]
 		left[t]--
-		k := rowKey{p.BatchID, p.Line}
+		k := RowKey{p.BatchID, p.Line}
 		claimant[k] = t
 		keys = append(keys, k)
 	}
 	if len(keys) > 0 {
-		var takers []rowKey
+		var takers []RowKey
 		for _, w := range wants {
 			for _, t := range w.takers {
 				if cl := c.claims[t]; left[t] < cl.Sweep {
-					takers = append(takers, rowKey{cl.BatchID, cl.Line})
+					takers = append(takers, RowKey{cl.BatchID, cl.Line})
 				}
 			}
 		}
@@ -461,7 +461,7 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 		if r.Status != RowPending || r.AccountID != nil || r.Cancel {
 			continue // another task claimed it while the pick ran
 		}
-		c.results[rowKey{r.BatchID, r.Line}] = &ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimGone}
+		c.results[RowKey{r.BatchID, r.Line}] = &ClaimResult{BatchID: r.BatchID, Line: r.Line, Outcome: ClaimGone}
 		c.create = append(c.create, r)
 		c.rows = append(c.rows, r)
 	}
@@ -469,10 +469,10 @@ func (c *claim) sweep(ctx context.Context, own []claimRow) error {
 }
 
 // markTookOn marks the rows of keys as having taken other rows on.
-func (c *claim) markTookOn(ctx context.Context, keys []rowKey) error {
+func (c *claim) markTookOn(ctx context.Context, keys []RowKey) error {
 	batchIDs, lines := make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
-		batchIDs[i], lines[i] = k.batchID, int64(k.line)
+		batchIDs[i], lines[i] = k.BatchID, int64(k.Line)
 	}
 	const q = `INSERT INTO batch_row_takers (batch_id, line)
 		SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT DO NOTHING`
@@ -486,7 +486,7 @@ func (c *claim) markTookOn(ctx context.Context, keys []rowKey) error {
 func (c *claim) collect() []ClaimResult {
 	out := make([]ClaimResult, len(c.claims))
 	for i, cl := range c.claims {
-		k := rowKey{cl.BatchID, cl.Line}
+		k := RowKey{cl.BatchID, cl.Line}
 		if c.own[k] != i {
 			out[i] = ClaimResult{BatchID: cl.BatchID, Line: cl.Line, Outcome: ClaimOwned, Owner: cl.Line}
 			continue
@@ -503,21 +503,16 @@ func (c *claim) collect() []ClaimResult {
 		if r.BatchID == cl.BatchID && r.Line == cl.Line {
 			continue
 		}
-		out[r.claimant].Taken = append(out[r.claimant].Taken, *c.results[rowKey{r.BatchID, r.Line}])
+		out[r.claimant].Taken = append(out[r.claimant].Taken, *c.results[RowKey{r.BatchID, r.Line}])
 	}
 	return out
 }
 
-func compareKeys(a, b rowKey) int {
-	if c := strings.Compare(a.batchID, b.batchID); c != 0 {
+func compareKeys(a, b RowKey) int {
+	if c := strings.Compare(a.BatchID, b.BatchID); c != 0 {
 		return c
 	}
-	return a.line - b.line
-}
-
-type rowKey struct {
-	batchID string
-	line    int
+	return a.Line - b.Line
 }
 
 func inviteResult(r claimRow, accountID, invitationID, number string) ClaimResult {
@@ -557,9 +552,9 @@ func (c *claim) createAccounts(ctx context.Context) error {
 	if err := tx.SelectContext(ctx, &created, qacc, pq.Array(batchIDs), pq.Array(lines), pq.Array(owners)); err != nil {
 		return fmt.Errorf("insert accounts: %w", mapErr(err))
 	}
-	accountOf := make(map[rowKey]string, len(created))
+	accountOf := make(map[RowKey]string, len(created))
 	for _, a := range created {
-		accountOf[rowKey{a.BatchID, a.Line}] = a.ID
+		accountOf[RowKey{a.BatchID, a.Line}] = a.ID
 	}
 
 	type pending struct {
@@ -568,12 +563,12 @@ func (c *claim) createAccounts(ctx context.Context) error {
 		number  string
 	}
 	var ok []*pending
-	failed := map[rowKey]string{} // row -> reason
+	failed := map[RowKey]string{} // row -> reason
 	var named, namedAccounts, namedOrgs []string
 	anyByOrg := map[string][]*pending{}
 	var orgOrder []string
 	for _, r := range rows {
-		k := rowKey{r.BatchID, r.Line}
+		k := RowKey{r.BatchID, r.Line}
 		acc, has := accountOf[k]
 		if !has {
 			failed[k] = fmt.Sprintf("an account for %s already exists", r.Identifier)
@@ -621,7 +616,7 @@ func (c *claim) createAccounts(ctx context.Context) error {
 	var undo []string
 	var keep []*pending
 	for _, p := range ok {
-		k := rowKey{p.row.BatchID, p.row.Line}
+		k := RowKey{p.row.BatchID, p.row.Line}
 		p.number = gotNumber[p.account]
 		switch {
 		case p.row.MultilineNumber != "" && p.number == "":
@@ -654,8 +649,8 @@ func (c *claim) createAccounts(ctx context.Context) error {
 		}
 	}
 	for k, reason := range failed {
-		settle.add(k.batchID, k.line, RowFailed, reason)
-		*c.results[k] = ClaimResult{BatchID: k.batchID, Line: k.line, Outcome: ClaimDone, Status: RowFailed,
+		settle.add(k.BatchID, k.Line, RowFailed, reason)
+		*c.results[k] = ClaimResult{BatchID: k.BatchID, Line: k.Line, Outcome: ClaimDone, Status: RowFailed,
 			Reason: reason, ReasonClass: reasonClass(reason)}
 	}
 
@@ -691,15 +686,15 @@ func (c *claim) createAccounts(ctx context.Context) error {
 	}
 
 	for _, p := range keep {
-		k := rowKey{p.row.BatchID, p.row.Line}
+		k := RowKey{p.row.BatchID, p.row.Line}
 		r := c.results[k]
 		if p.row.Invite {
 			*r = inviteResult(p.row, p.account, invitationOf[p.account], p.number)
 			r.Reserved, r.Token = p.number != "", tokenOf[p.account]
 			continue
 		}
-		settle.addAccount(k.batchID, k.line, RowSucceeded, "", p.account, p.number)
-		*r = ClaimResult{BatchID: k.batchID, Line: k.line, Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
+		settle.addAccount(k.BatchID, k.Line, RowSucceeded, "", p.account, p.number)
+		*r = ClaimResult{BatchID: k.BatchID, Line: k.Line, Outcome: ClaimDone, Status: RowSucceeded, ReasonClass: "none", Reserved: p.number != "", AccountID: p.account, Number: p.number}
 	}
 	return nil
 }
