@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	netmail "net/mail"
 	"net/textproto"
 	"strings"
@@ -153,16 +154,22 @@ func (m *Mailer) transmit(ctx context.Context, c *conn, from, rcpt string, gm *m
 	if err != nil {
 		return "data", err
 	}
-	if _, err := gm.WriteTo(w); err != nil {
-		return "data", err
-	}
-	if err := deadline(); err != nil {
-		return "data", err
-	}
-	if err := w.Close(); err != nil {
+	// go-mail's data writer reads the server's reply when it closes.
+	if err := writeMessage(w, gm, deadline); err != nil {
 		return "data", err
 	}
 	return "", nil
+}
+
+// writeMessage writes the message to the DATA writer w and ends it.
+func writeMessage(w io.WriteCloser, gm *mail.Msg, deadline func() error) error {
+	if _, err := gm.WriteTo(w); err != nil {
+		return err
+	}
+	if err := deadline(); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // transmitPipelined is transmit for a server that offers PIPELINING (RFC 2920): MAIL, RCPT
@@ -217,14 +224,7 @@ func transmitPipelined(c *conn, from, rcpt string, gm *mail.Msg, deadline func()
 	if failure != nil {
 		return failedAt, failure
 	}
-	w := t.DotWriter()
-	if _, err := gm.WriteTo(w); err != nil {
-		return "data", err
-	}
-	if err := deadline(); err != nil {
-		return "data", err
-	}
-	if err := w.Close(); err != nil {
+	if err := writeMessage(t.DotWriter(), gm, deadline); err != nil {
 		return "data", err
 	}
 	if _, _, err := t.ReadResponse(250); err != nil {
