@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/config"
@@ -22,6 +23,7 @@ import (
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/token"
 )
 
 func main() {
@@ -52,6 +54,17 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	}
 	log = log.Level(cfg.LogLevel)
 	cfg.Log(log)
+	secret, dev, err := cfg.InvitationSecret()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if dev {
+		log.Warn().Msg("TOKEN_SECRET is not set: activation links use the development secret, fit only for links to localhost")
+	}
+	tokens, err := token.NewInvitations(secret)
+	if err != nil {
+		return fmt.Errorf("TOKEN_SECRET: %w", err)
+	}
 
 	db, err := store.Open(ctx, store.WorkerURL(cfg.DatabaseURL))
 	if err != nil {
@@ -68,9 +81,9 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Room for every task to send at once: a row task sends the invitations of the rows it
-	// took on a few at a time (jobs.sendParallel), and most tasks send nothing.
-	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: 2 * cfg.WorkerConcurrency}, log)
+	// Room for every row task to send at once, plus the resends and summaries of the other
+	// server (half as many).
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: cfg.WorkerConcurrency + max(2, cfg.WorkerConcurrency/2)}, log)
 	if err != nil {
 		return err
 	}
@@ -88,18 +101,28 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	client := jobs.NewClient(aclient, queues)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL}, st, mail, client, m, log)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens}, st, mail, client, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
 
+	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return errors.New("REDIS_URL: no Redis client for it")
+	}
+	defer rdb.Close()
 	recCtx, stopReconciler := context.WithCancel(context.Background())
-	reconciled := make(chan struct{})
+	reconciled := make(chan struct{}, 2)
+	reconciler := jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log)
 	go func() {
-		defer close(reconciled)
-		jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log).Run(recCtx, cfg.ReconcileInterval)
+		defer func() { reconciled <- struct{}{} }()
+		reconciler.Run(recCtx, cfg.ReconcileInterval)
+	}()
+	go func() {
+		defer func() { reconciled <- struct{}{} }()
+		jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval)
 	}()
 
 	mux := http.NewServeMux()
@@ -130,6 +153,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	}
 	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: finishing in-flight rows")
 	stopReconciler()
+	<-reconciled
 	<-reconciled
 	// Shutdown stops fetching, waits for active tasks up to ShutdownTimeout, and puts back
 	// the unfinished ones; their transactions roll back and they run again elsewhere.

@@ -3,10 +3,12 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,6 +29,8 @@ type Config struct {
 	InvitationTTL     time.Duration
 	ShutdownTimeout   time.Duration
 	ReconcileInterval time.Duration
+	// TokenSecret keys the activation tokens of invitations (see InvitationSecret).
+	TokenSecret string
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -50,6 +54,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		APIAddr:     str("API_ADDR", ":8080"),
 		WorkerAddr:  str("WORKER_ADDR", ":9091"),
 		PublicURL:   str("PUBLIC_URL", "http://localhost:8080"),
+		TokenSecret: getenv("TOKEN_SECRET"),
 	}
 	var err error
 	if c.WorkerConcurrency, err = intVar(getenv, "WORKER_CONCURRENCY", runtime.NumCPU()*4); err != nil {
@@ -78,7 +83,50 @@ func Parse(getenv func(string) string) (Config, error) {
 	if _, err := url.Parse(c.PublicURL); err != nil {
 		return c, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
+	if c.TokenSecret != "" && len(c.TokenSecret) < minSecretLen {
+		return c, fmt.Errorf("TOKEN_SECRET must be at least %d characters (it is %d); make one with: openssl rand -base64 48", minSecretLen, len(c.TokenSecret))
+	}
 	return c, nil
+}
+
+// minSecretLen is token.MinSecretLen, repeated here so that config stays a leaf.
+const minSecretLen = 32
+
+// devTokenSecret keys activation links of a local start that sets no TOKEN_SECRET. It is
+// public, so links made with it can be computed by anyone who has the database: fine for
+// links to localhost, which nobody else can open.
+const devTokenSecret = "multiline-local-development-only-secret-do-not-use"
+
+// InvitationSecret returns the secret activation links derive from, and whether it is the
+// development one. A start is told to be production by its PUBLIC_URL: links that point
+// anywhere but this machine reach real people, so such a start must set TOKEN_SECRET and
+// is refused without it. With a PUBLIC_URL on localhost (the default) and no TOKEN_SECRET,
+// the development secret is used.
+func (c Config) InvitationSecret() (secret string, dev bool, err error) {
+	if c.TokenSecret != "" {
+		return c.TokenSecret, false, nil
+	}
+	if !isLocal(c.PublicURL) {
+		return "", false, fmt.Errorf("TOKEN_SECRET is not set: PUBLIC_URL %s is not on this machine, so activation links reach real people "+
+			"and must be keyed by a secret of your own; set TOKEN_SECRET to the same random string of %d characters or more "+
+			"on every worker (make one with: openssl rand -base64 48)", c.PublicURL, minSecretLen)
+	}
+	return devTokenSecret, true, nil
+}
+
+// isLocal reports whether a URL names this machine.
+func isLocal(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch h := u.Hostname(); {
+	case h == "localhost", strings.HasSuffix(h, ".localhost"):
+		return true
+	default:
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
 }
 
 // Log writes the configuration once, with passwords in URLs masked.
@@ -95,6 +143,7 @@ func (c Config) Log(log zerolog.Logger) {
 		Int64("max_upload_bytes", c.MaxUploadBytes).
 		Dur("invitation_ttl", c.InvitationTTL).
 		Str("log_level", c.LogLevel.String()).
+		Bool("token_secret_set", c.TokenSecret != "").
 		Msg("configuration")
 }
 

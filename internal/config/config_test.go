@@ -67,3 +67,42 @@ func TestRedactMasksPasswords(t *testing.T) {
 		}
 	}
 }
+
+func TestInvitationSecret(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	secret := strings.Repeat("s", 40)
+	cases := []struct {
+		name     string
+		env      map[string]string
+		want     string // the secret, or "" when the start is refused
+		wantDev  bool
+		errNames string
+	}{
+		{name: "local default without a secret", env: map[string]string{}, want: devTokenSecret, wantDev: true},
+		{name: "loopback address without a secret", env: map[string]string{"PUBLIC_URL": "http://127.0.0.1:8080"}, want: devTokenSecret, wantDev: true},
+		{name: "production without a secret", env: map[string]string{"PUBLIC_URL": "https://portal.example.com"}, errNames: "TOKEN_SECRET"},
+		{name: "production with a secret", env: map[string]string{"PUBLIC_URL": "https://portal.example.com", "TOKEN_SECRET": secret}, want: secret},
+		{name: "local with a secret", env: map[string]string{"TOKEN_SECRET": secret}, want: secret},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, dev, err := c.InvitationSecret()
+			if tc.errNames != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errNames) || !strings.Contains(err.Error(), "openssl rand") {
+					t.Fatalf("got %q, %v; want an error naming %s and how to make one", got, err, tc.errNames)
+				}
+				return
+			}
+			if err != nil || got != tc.want || dev != tc.wantDev {
+				t.Errorf("got %q dev=%v err=%v, want %q dev=%v", got, dev, err, tc.want, tc.wantDev)
+			}
+		})
+	}
+	if _, err := Parse(env(map[string]string{"TOKEN_SECRET": "short"})); err == nil || !strings.Contains(err.Error(), "TOKEN_SECRET") {
+		t.Errorf("a 5-character TOKEN_SECRET: got %v, want an error naming TOKEN_SECRET", err)
+	}
+}

@@ -3,18 +3,24 @@ package jobs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// batcher gathers concurrent calls into batches for run: the database work of many row
-// tasks shares one transaction and a fixed number of statements, while each task keeps its
-// own Asynq retry and outcome.
+// batcher gathers the calls of tasks running at the same time into one run (group commit):
+// the database work of many row tasks shares one transaction and a fixed number of
+// statements, while each task keeps its own row, retries and outcome. Each caller gets its
+// own result.
 //
-// There is no lingering: a batch goes as soon as a flush slot is free, so a lone call waits
-// for nothing, and under load calls pile up while the slots are busy and the batches grow by
-// themselves (group commit).
+// There is no lingering: a group goes as soon as a flush slot is free, so a lone call waits
+// for nothing, and under load calls pile up while the slots are busy and the groups grow by
+// themselves.
+//
+// A run that fails with an error that split says may be one request's fault is run again
+// in halves, down to single requests, so that one bad row fails only its own call.
 type batcher[Req, Res any] struct {
 	run     func(ctx context.Context, reqs []Req) ([]Res, error)
+	split   func(error) bool
 	max     int
 	timeout time.Duration
 	calls   chan call[Req, Res]
@@ -24,6 +30,7 @@ type batcher[Req, Res any] struct {
 }
 
 type call[Req, Res any] struct {
+	ctx   context.Context
 	req   Req
 	reply chan reply[Res]
 }
@@ -33,9 +40,10 @@ type reply[Res any] struct {
 	err error
 }
 
-// newBatcher starts a batcher running up to slots flushes of at most max calls at once.
-func newBatcher[Req, Res any](run func(context.Context, []Req) ([]Res, error), max, slots int, timeout time.Duration) *batcher[Req, Res] {
-	b := &batcher[Req, Res]{run: run, max: max, timeout: timeout, calls: make(chan call[Req, Res]),
+// newBatcher starts a batcher running up to slots flushes of at most max calls at once; a
+// flush takes at most timeout.
+func newBatcher[Req, Res any](run func(context.Context, []Req) ([]Res, error), split func(error) bool, max, slots int, timeout time.Duration) *batcher[Req, Res] {
+	b := &batcher[Req, Res]{run: run, split: split, max: max, timeout: timeout, calls: make(chan call[Req, Res]),
 		slots: make(chan struct{}, slots), stop: make(chan struct{})}
 	b.done.Add(1)
 	go b.loop()
@@ -43,10 +51,10 @@ func newBatcher[Req, Res any](run func(context.Context, []Req) ([]Res, error), m
 }
 
 // Do hands req to the next flush and waits for its result. If ctx ends first the call
-// returns ctx's error; the flush may still commit the request's work, which the handlers'
-// idempotency absorbs.
+// returns ctx's error; a flush under way may still commit the request's work, which the
+// handlers' idempotency absorbs.
 func (b *batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
-	c := call[Req, Res]{req: req, reply: make(chan reply[Res], 1)}
+	c := call[Req, Res]{ctx: ctx, req: req, reply: make(chan reply[Res], 1)}
 	var zero Res
 	select {
 	case b.calls <- c:
@@ -110,13 +118,70 @@ func (b *batcher[Req, Res]) loop() {
 
 func (b *batcher[Req, Res]) flush(calls []call[Req, Res]) {
 	defer func() { <-b.slots; b.done.Done() }()
+	live := calls[:0:0]
+	for _, c := range calls {
+		if err := c.ctx.Err(); err != nil {
+			c.reply <- reply[Res]{err: err} // its caller has gone: do not do its work
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := b.context(live)
+	defer cancel()
+	b.runSplit(ctx, live)
+}
+
+// context returns the context of a flush: it ends when every caller's context has ended, at
+// the latest of their deadlines, and after b.timeout at most. A caller that gives up does not
+// cut short the work of the others, and nobody's work outlives all its callers.
+func (b *batcher[Req, Res]) context(calls []call[Req, Res]) (context.Context, context.CancelFunc) {
+	limit := time.Now().Add(b.timeout)
+	var latest time.Time
+	for _, c := range calls {
+		d, ok := c.ctx.Deadline()
+		if !ok || d.After(limit) {
+			d = limit
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), latest)
+	var left atomic.Int64
+	left.Store(int64(len(calls)))
+	stops := make([]func() bool, len(calls))
+	for i, c := range calls {
+		stops[i] = context.AfterFunc(c.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// runSplit runs calls as one group and answers each; when the group fails for what may be
+// one request's fault, it runs each half on its own instead.
+func (b *batcher[Req, Res]) runSplit(ctx context.Context, calls []call[Req, Res]) {
 	reqs := make([]Req, len(calls))
 	for i, c := range calls {
 		reqs[i] = c.req
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-	defer cancel()
 	res, err := b.run(ctx, reqs)
+	if err != nil && len(calls) > 1 && b.split != nil && b.split(err) && ctx.Err() == nil {
+		half := len(calls) / 2
+		b.runSplit(ctx, calls[:half])
+		b.runSplit(ctx, calls[half:])
+		return
+	}
 	for i, c := range calls {
 		if err != nil {
 			c.reply <- reply[Res]{err: err}

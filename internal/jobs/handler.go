@@ -3,9 +3,12 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
@@ -24,6 +27,8 @@ type Sender interface {
 type Config struct {
 	PublicURL     string
 	InvitationTTL time.Duration
+	// Tokens derives invitations' activation tokens (TOKEN_SECRET).
+	Tokens token.Invitations
 }
 
 // Handler runs the service's tasks.
@@ -35,54 +40,60 @@ type Handler struct {
 	log     zerolog.Logger
 	metrics *metrics.Worker
 	now     func() time.Time
-	looks   *batcher[store.RowKey, store.RowLook]
+	// holder names this process as the holder of the invitations it is sending (see
+	// store.RowClaim).
+	holder  string
 	claims  *batcher[store.RowClaim, store.ClaimResult]
-	records *batcher[[]store.InvitationOutcome, struct{}]
+	records *batcher[store.Outcome, struct{}]
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
-	// taken holds the rows that tasks running in this process have taken on and not yet
-	// settled (store.RowKey to the owner's line). A row's own task that finds its row here
-	// knows without asking PostgreSQL that the row is in hand; PostgreSQL says the same
-	// (the claim that took it has committed), and a task on another worker asks it.
-	taken   sync.Map
-	settled settledRows
+	// working holds the rows whose task runs in this process now. A second delivery of a
+	// task that is still running here (Redis lost it and it was enqueued again) waits for
+	// the first; the database's leases keep processes apart the same way.
+	working sync.Map
+	// accepted holds the invitations that the mail server accepted and whose outcome is not
+	// recorded yet: a retry of the row here records the send instead of sending again.
+	accepted sync.Map
 }
 
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
 // after a batch's last row).
 func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
-	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now}
-	h.looks = newBatcher(h.store.LookAtRows, 500, 1, 30*time.Second)
-	h.claims = newBatcher(h.claimRows, 200, 2, 30*time.Second)
-	h.records = newBatcher(h.recordInvitations, 200, 2, 30*time.Second)
+	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now, holder: newHolder()}
+	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
+	// group is split to find it.
+	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)
+	h.records = newBatcher(h.settle, store.IsRowFault, 500, 2, 30*time.Second)
 	return h
+}
+
+// newHolder returns a name for this process that no other process has, readable in the
+// database (host, pid and a random part).
+func newHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 }
 
 // Close stops the handler's batchers; call it after the Asynq server has shut down.
 func (h *Handler) Close() {
-	h.looks.Close()
 	h.claims.Close()
 	h.records.Close()
 }
 
 func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
-	res, settled, err := h.store.ClaimRows(ctx, claims, func() (string, []byte) { return token.New("") })
+	res, settled, err := h.store.ClaimRows(ctx, claims, h.cfg.Tokens.Hash)
 	if err != nil {
 		return nil, err
 	}
 	return res, h.finalizeIfSettled(ctx, settled)
 }
 
-func (h *Handler) recordInvitations(ctx context.Context, calls [][]store.InvitationOutcome) ([]struct{}, error) {
-	var outs []store.InvitationOutcome
-	for _, c := range calls {
-		outs = append(outs, c...)
-	}
-	settled, err := h.store.RecordInvitations(ctx, outs)
+func (h *Handler) settle(ctx context.Context, outcomes []store.Outcome) ([]struct{}, error) {
+	settled, err := h.store.Settle(ctx, outcomes)
 	if err != nil {
 		return nil, err
 	}
-	return make([]struct{}, len(calls)), h.finalizeIfSettled(ctx, settled)
+	return make([]struct{}, len(outcomes)), h.finalizeIfSettled(ctx, settled)
 }
 
 // Mux registers every task handler in one place.
@@ -99,8 +110,11 @@ func (h *Handler) Mux() *asynq.ServeMux {
 // it over the queues.
 func ServerConfig(concurrency int, shutdown time.Duration, m *metrics.Worker, log zerolog.Logger) asynq.Config {
 	return asynq.Config{
-		Concurrency:     concurrency,
-		RetryDelayFunc:  retryDelay,
+		Concurrency:    concurrency,
+		RetryDelayFunc: retryDelay,
+		// A row that another delivery of its task is working on is looked at again later,
+		// without spending one of its attempts.
+		IsFailure:       func(err error) bool { return !isBusy(err) },
 		ShutdownTimeout: shutdown,
 		// Asynq sleeps this long (half to one and a half times) whenever it finds every queue
 		// empty. Its default of a second puts that much latency on the first row of a batch

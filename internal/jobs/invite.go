@@ -12,7 +12,6 @@ import (
 
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
-	"github.com/multiline/onboarding/internal/token"
 )
 
 // invitationEmail is what an invitation email says, from a batch row or a resend.
@@ -115,8 +114,8 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	log := h.log.With().Str("invitation_id", p.InvitationID).Logger()
-	// A new token each attempt: an earlier attempt's token only lived in its memory.
-	tok, hash := token.New("")
+	// The same link on every attempt: the token derives from the invitation's id.
+	tok, hash := h.cfg.Tokens.Token(p.InvitationID)
 	expires := h.now().Add(h.cfg.InvitationTTL)
 	inv, err := h.store.PrepareInvitationSend(ctx, p.InvitationID, hash, expires)
 	if errors.Is(err, store.ErrNotFound) {
@@ -157,8 +156,8 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 		log.Warn().Err(err).Msg("invitation failed transiently; will retry")
 		return fmt.Errorf("send invitation: %w", err)
 	}
-	// If this record fails the email went out and the retry sends it again with a new
-	// token: rare, and the stable Message-ID lets mail systems fold the copies.
+	// If this record fails the email went out and the retry sends it again, with the same
+	// link: rare, and the stable Message-ID lets mail systems fold the copies.
 	if _, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, sent, reason); err != nil {
 		return err
 	}

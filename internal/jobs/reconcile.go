@@ -15,8 +15,8 @@ import (
 
 // Reconciler re-derives lost work from PostgreSQL: it finalizes batches whose rows have all
 // settled, and enqueues again the rows of stale batches whose tasks are gone from Redis
-// (the api died between commit and enqueue, Redis lost its data, a task was archived while
-// the database was down). Every worker runs one; deterministic task ids make overlapping
+// (the api died between commit and enqueue, a task was archived while the database was
+// down); when Redis loses its data, the watcher has it enqueue everything at once (Recover). Every worker runs one; deterministic task ids make overlapping
 // runs harmless.
 type Reconciler struct {
 	store      *store.Store
@@ -93,43 +93,20 @@ func (r *Reconciler) Once(ctx context.Context) error {
 }
 
 // requeue enqueues the pending rows of batch id whose task is missing from Redis, replacing
-// archived ones (their retries ran out while nothing could be recorded). A row another row's
-// task took on waits for that task while it lives; once it is gone, the row goes back to its
-// own task.
+// archived ones (their retries ran out while nothing could be recorded).
 func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
-	rows, err := r.store.PendingLines(ctx, id)
+	lines, err := r.store.PendingLines(ctx, id)
 	if err != nil {
 		return 0, err
 	}
-	live := map[int]bool{} // owner line -> its task is still in Redis
 	var missing []int
-	for _, row := range rows {
-		if row.Owner != 0 {
-			alive, seen := live[row.Owner]
-			if !seen {
-				if alive, err = r.taskLive(ctx, id, row.Owner); err != nil {
-					return 0, err
-				}
-				live[row.Owner] = alive
-				if !alive {
-					n, err := r.store.GiveBack(ctx, id, row.Owner)
-					if err != nil {
-						return 0, err
-					}
-					r.log.Warn().Str("batch_id", id).Int("owner", row.Owner).Int("rows", n).
-						Msg("gave rows back to their own tasks: the task that took them on is gone")
-				}
-			}
-			if alive {
-				continue
-			}
-		}
-		alive, err := r.taskLive(ctx, id, row.Line)
+	for _, line := range lines {
+		alive, err := r.taskLive(ctx, id, line)
 		if err != nil {
 			return 0, err
 		}
 		if !alive {
-			missing = append(missing, row.Line)
+			missing = append(missing, line)
 		}
 	}
 	if len(missing) == 0 {
@@ -140,6 +117,41 @@ func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
 	}
 	r.metrics.Reenqueued.Add(float64(len(missing)))
 	return len(missing), nil
+}
+
+// Recover enqueues again the work of every unfinished batch at once: the task of each
+// pending row, and the finalizer of each batch whose rows have all settled. The watcher
+// calls it when Redis has lost its data or answers again after an outage, instead of
+// waiting for batches to look stale. Tasks still in Redis are left alone (their ids are
+// deterministic), and a row whose task is running when it is enqueued again waits for that
+// run (see store.RowClaim).
+func (r *Reconciler) Recover(ctx context.Context) error {
+	batches, err := r.store.UnfinishedBatches(ctx, 500)
+	if err != nil {
+		return err
+	}
+	rows := 0
+	for _, b := range batches {
+		if b.Pending == 0 {
+			if err := r.client.EnqueueFinalize(ctx, b.ID); err != nil {
+				return fmt.Errorf("enqueue finalizer: %w", err)
+			}
+			continue
+		}
+		lines, err := r.store.PendingLines(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		if err := r.client.EnqueueBatch(ctx, b.ID, lines); err != nil {
+			return err
+		}
+		if err := r.store.MarkEnqueued(ctx, b.ID); err != nil {
+			return err
+		}
+		rows += len(lines)
+	}
+	r.log.Warn().Int("batches", len(batches)).Int("rows", rows).Msg("enqueued the work of every unfinished batch again")
+	return nil
 }
 
 // taskLive reports whether the task of row line of batch id is in Redis and may still run. An

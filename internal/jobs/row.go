@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -15,252 +13,215 @@ import (
 	"github.com/multiline/onboarding/internal/store"
 )
 
-// handleRow settles one batch row, and the rows its task takes on (see store.RowClaim). It is
-// idempotent: a row that has settled stays as it is, a row whose account exists resumes at
-// its invitation, and a row another task has taken on is left to that task.
+// sendLease is how long a row task's attempt holds its invitation against other deliveries
+// of the same task (see store.RowClaim): longer than any one send takes (each SMTP step
+// times out sooner), short enough that a worker that died holds nothing for long; Asynq
+// itself gives a dead worker's tasks back only after its 30 s lease.
+const sendLease = 30 * time.Second
+
+// handleRow works on the row its task names, and on no other. It is idempotent: a row that
+// has settled stays as it is, and a row whose account exists resumes at its invitation,
+// with the same link.
 //
 // The database work goes through batchers, so that the tasks running at once share
-// statements: looks (is there anything to do), claims (accounts, numbers, invitations) and
-// records (invitation outcomes).
+// statements: claims (accounts, numbers, invitations) and records (outcomes).
 func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[rowPayload](t)
 	if err != nil {
 		return err
 	}
+	key := store.RowKey{BatchID: p.BatchID, Line: p.Line}
+	if _, running := h.working.LoadOrStore(key, struct{}{}); running {
+		return &busyError{until: h.now().Add(time.Second)}
+	}
+	defer h.working.Delete(key)
 	log := h.log.With().Str("batch_id", p.BatchID).Int("row", p.Line).Logger()
-	if err := h.settleRows(ctx, p, log); err != nil {
-		if !lastAttempt(ctx) {
-			log.Warn().Err(err).Msg("row failed transiently; will retry")
-			if !mailer.IsTemporary(err) {
-				h.metrics.DBErrors.Inc()
-			}
-			return err
+	err = h.workRow(ctx, p, log)
+	switch {
+	case err == nil:
+		return nil
+	case isBusy(err):
+		log.Info().Err(err).Msg("row is in hand elsewhere; looking again later")
+		return err
+	case !lastAttempt(ctx):
+		log.Warn().Err(err).Msg("row failed transiently; will retry")
+		if !mailer.IsTemporary(err) {
+			h.metrics.DBErrors.Inc()
 		}
-		if err := h.giveUp(ctx, p, err, log); err != nil {
-			// Nothing could be recorded (the database is down): the reconciler enqueues the
-			// row again once the batch is stale.
-			return err
-		}
+		return err
+	}
+	if gerr := h.giveUp(ctx, p, err, log); gerr != nil {
+		// Nothing could be recorded (the database is down): the reconciler enqueues the row
+		// again once its batch is stale.
+		return gerr
 	}
 	return nil
 }
 
-// rowSweep is how many fresh rows of its batch a row task takes on besides its own. Their
-// accounts, numbers and invitations share the claim's transaction, their emails go out
-// sendParallel at a time, and their outcomes share one record statement; the tasks of those
-// rows then find them taken and finish at once. A hundred keeps a 1000-row batch spread over
-// several tasks that work side by side.
-const rowSweep = 100
-
-// settleRows does the work of the task's row and of the rows it takes on.
-func (h *Handler) settleRows(ctx context.Context, p rowPayload, log zerolog.Logger) error {
+// workRow claims the row and, for Import & Invite, sends and records its invitation.
+func (h *Handler) workRow(ctx context.Context, p rowPayload, log zerolog.Logger) error {
 	start := h.now()
-	retry, _ := asynq.GetRetryCount(ctx)
-	expires := start.Add(h.cfg.InvitationTTL)
-	if retry == 0 {
-		// Most tasks find their row settled or taken on by another task, often one running
-		// here; otherwise a look without locks says so without waiting for the claims under
-		// way.
-		key := store.RowKey{BatchID: p.BatchID, Line: p.Line}
-		if owner, ok := h.taken.Load(key); ok {
-			log.Debug().Int("owner", owner.(int)).Msg("row taken on by another row's task")
-			return nil
+	lease := start.Add(sendLease)
+	if d, ok := ctx.Deadline(); ok && d.Before(lease) {
+		lease = d
+	}
+	res, err := h.claims.Do(ctx, store.RowClaim{BatchID: p.BatchID, Line: p.Line,
+		ExpiresAt: start.Add(h.cfg.InvitationTTL), Holder: h.holder, LeaseUntil: lease})
+	if err != nil {
+		if !store.IsRowFault(err) {
+			return fmt.Errorf("claim row: %w", err)
 		}
-		if h.settled.has(key) {
-			return nil
-		}
-		look, err := h.looks.Do(ctx, key)
-		if err != nil {
-			return err
-		}
+		// PostgreSQL refused this row on its own (its group was split to find it): the row
+		// fails with PostgreSQL's words, and the rest of the batch goes on.
+		log.Error().Err(err).Msg("row refused by the database")
+		return h.record(ctx, store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowFailed,
+			Code: store.CodeRejected, Detail: store.Refusal(err)}, start, log)
+	}
+	if res.Reserved {
+		h.metrics.NumbersReserved.Inc()
+	}
+	switch res.Claim {
+	case store.ClaimGone:
+		log.Warn().Msg("row no longer exists; dropping its task")
+	case store.ClaimBusy:
+		return &busyError{until: res.BusyUntil}
+	case store.ClaimDone:
+		h.count(res.Outcome, start, log)
+	case store.ClaimInvite:
+		return h.inviteRow(ctx, p, res.Invitation, start, log)
+	}
+	return nil
+}
+
+// inviteRow sends a claimed row's invitation after the commit that created it, and records
+// the outcome at once. A transient failure releases the invitation and retries the task; on
+// the last attempt the row settles with its invitation failed, so that the batch finishes.
+func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.InvitationSend, start time.Time, log zerolog.Logger) error {
+	o := store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowSucceeded, Code: store.CodeNone,
+		AccountID: inv.AccountID, Number: inv.Number, InvitationID: inv.InvitationID, Invitation: store.InvitationSent}
+	_, accepted := h.accepted.Load(inv.InvitationID)
+	switch {
+	case inv.IdentifierKind != "email":
+		o.Code, o.Invitation = store.CodeInvitationNotSent, store.InvitationNotSent
+	case accepted:
+		log.Info().Msg("invitation accepted by the mail server in an earlier attempt; recording it")
+	default:
+		err := h.sendInvitation(ctx, inv)
 		switch {
-		case !look.Exists:
-			log.Warn().Msg("row no longer exists; dropping its task")
-			return nil
-		case look.TookOn:
-			// An earlier run took rows on; the claim resumes them.
-		case look.Settled:
-			return nil
-		case look.Owner != 0:
-			log.Debug().Int("owner", look.Owner).Msg("row taken on by another row's task")
-			return nil
+		case err == nil:
+			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
+			h.accepted.Store(inv.InvitationID, struct{}{})
+		case mailer.IsPermanent(err):
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+			log.Info().Err(err).Msg("invitation refused by the mail server")
+			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, err.Error(), store.InvitationFailed
+		case !lastAttempt(ctx):
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+			h.release(ctx, inv.InvitationID, log)
+			return fmt.Errorf("send invitation: %w", err)
+		default:
+			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+			log.Error().Err(err).Msg("invitation failed on the row's last attempt")
+			o.Code, o.Detail, o.Invitation = store.CodeGaveUp, attempts(err), store.InvitationFailed
 		}
 	}
-	own, err := h.claims.Do(ctx, store.RowClaim{BatchID: p.BatchID, Line: p.Line, ExpiresAt: expires,
-		Sweep: rowSweep, Resume: retry > 0})
+	if err := h.record(ctx, o, start, log); err != nil {
+		return err
+	}
+	h.accepted.Delete(inv.InvitationID)
+	return nil
+}
+
+// release gives up this attempt's lease on an invitation it did not send, so that the row's
+// next attempt, in any process, goes on at once. It is an optimisation: a lease that could
+// not be released runs out by itself.
+func (h *Handler) release(ctx context.Context, invitationID string, log zerolog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := h.store.ReleaseLease(rctx, invitationID, h.holder); err != nil {
+		log.Debug().Err(err).Msg("could not release the invitation's lease; it runs out by itself")
+	}
+}
+
+// record settles a row with outcome o, through the records batcher. When the write fails
+// for the connection's or the server's sake, it writes again, not the whole row: what
+// happened (an email accepted, above all) stays true, so it goes on until PostgreSQL answers
+// or the task's deadline is near. It is not cut short when the task is canceled (the worker
+// is shutting down): an accepted send is worth recording.
+func (h *Handler) record(ctx context.Context, o store.Outcome, start time.Time, log zerolog.Logger) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = h.now().Add(time.Minute)
+	}
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(-recordMargin))
+	defer cancel()
+	wait := 50 * time.Millisecond
+	for {
+		_, err := h.records.Do(rctx, o)
+		if err == nil {
+			h.count(o, start, log)
+			return nil
+		}
+		if store.IsRowFault(err) || rctx.Err() != nil {
+			return fmt.Errorf("record outcome: %w", err)
+		}
+		h.metrics.RecordRetries.Inc()
+		log.Warn().Err(err).Dur("retry_in", wait).Msg("could not record the row's outcome; recording it again")
+		select {
+		case <-time.After(wait):
+		case <-rctx.Done():
+			return fmt.Errorf("record outcome: %w", err)
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// recordMargin is how much of a task's time record leaves unused, for the task to report
+// its error to Asynq before its deadline.
+const recordMargin = 2 * time.Second
+
+// count counts and logs a row that settled now.
+func (h *Handler) count(o store.Outcome, start time.Time, log zerolog.Logger) {
+	h.metrics.RowsSettled.WithLabelValues(o.Status, o.Code).Inc()
+	h.metrics.RowDuration.WithLabelValues(o.Status).Observe(h.now().Sub(start).Seconds())
+	if o.Status == store.RowSucceeded && o.Code == store.CodeNone {
+		log.Debug().Str("account_id", o.AccountID).Str("number", o.Number).Str("invitation", o.Invitation).Msg("row settled")
+		return
+	}
+	log.Info().Str("outcome", o.Status).Str("reason_code", o.Code).Str("reason", o.Reason()).Msg("row settled")
+}
+
+// giveUp settles a row whose last attempt failed transiently, so that its batch finishes: it
+// fails, or, when an earlier attempt created its account, succeeds with its invitation
+// failed.
+func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zerolog.Logger) error {
+	st, err := h.store.RowState(ctx, p.BatchID, p.Line)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	switch own.Outcome {
-	case store.ClaimGone:
-		log.Warn().Msg("row no longer exists; dropping its task")
-	case store.ClaimOwned:
-		log.Debug().Int("owner", own.Owner).Msg("row taken on by another row's task")
-	}
-	if len(own.Taken) > 0 {
-		log.Debug().Int("rows", len(own.Taken)).Msg("took on rows of the batch")
-		for _, r := range own.Taken {
-			h.taken.Store(store.RowKey{BatchID: r.BatchID, Line: r.Line}, p.Line)
-		}
-		defer func() {
-			for _, r := range own.Taken {
-				h.taken.Delete(store.RowKey{BatchID: r.BatchID, Line: r.Line})
-			}
-		}()
-	}
-	var invites []store.ClaimResult
-	for _, res := range append([]store.ClaimResult{own}, own.Taken...) {
-		if res.Reserved {
-			h.metrics.NumbersReserved.Inc()
-		}
-		switch res.Outcome {
-		case store.ClaimDone:
-			h.settled.add(store.RowKey{BatchID: res.BatchID, Line: res.Line})
-			h.countSettled(res.Status, res.ReasonClass, start)
-			rlog := log.With().Int("row", res.Line).Logger()
-			if res.Status == store.RowSucceeded {
-				rlog.Debug().Str("account_id", res.AccountID).Str("number", res.Number).Msg("row settled: account created")
-			} else {
-				rlog.Info().Str("outcome", res.Status).Str("reason", res.Reason).Msg("row settled")
-			}
-		case store.ClaimInvite:
-			invites = append(invites, res)
-		}
-	}
-	if len(invites) == 0 {
+	if st.Status != store.RowPending {
 		return nil
 	}
-	return h.invite(ctx, invites, expires, start, log)
-}
-
-// countSettled counts a row that settled now.
-func (h *Handler) countSettled(status, class string, start time.Time) {
-	h.metrics.RowsSettled.WithLabelValues(status, class).Inc()
-	h.metrics.RowDuration.WithLabelValues(status).Observe(h.now().Sub(start).Seconds())
-}
-
-// invite sends the invitations of rows after the commit that created them, then records the
-// outcomes in one statement. At the first transient failure it stops: what was sent or
-// refused is recorded, and the task's retry takes up the rest. On the last attempt the rest
-// fail with the reason instead, so that the batch finishes.
-func (h *Handler) invite(ctx context.Context, rows []store.ClaimResult, expires, start time.Time, log zerolog.Logger) error {
-	outcome := func(res store.ClaimResult) store.InvitationOutcome {
-		return store.InvitationOutcome{BatchID: res.BatchID, Line: res.Line, AccountID: res.AccountID,
-			Number: res.Number, InvitationID: res.InvitationID}
-	}
-	errs := h.sendAll(ctx, rows, expires)
-	outs := make([]store.InvitationOutcome, 0, len(rows))
-	var failed error
-	var untried []store.ClaimResult
-	for i, res := range rows {
-		out := outcome(res)
-		err := errs[i]
-		switch {
-		case res.IdentifierKind != "email":
-			out.Reason = notByEmail
-		case err == errNotTried:
-			untried = append(untried, res)
-			continue
-		case err == nil:
-			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
-			out.Sent = true
-		case mailer.IsPermanent(err):
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-			log.Info().Int("row", res.Line).Err(err).Msg("invitation refused by the mail server")
-			out.Reason = err.Error()
-		default:
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
-			if failed == nil {
-				failed = fmt.Errorf("send invitation of row %d: %w", res.Line, err)
-			}
-			untried = append(untried, res)
-			continue
-		}
-		outs = append(outs, out)
-	}
-	if failed != nil && lastAttempt(ctx) {
-		reason := fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, failed)
-		log.Error().Err(failed).Int("rows", len(untried)).Msg("invitations failed on the last attempt")
-		for _, res := range untried {
-			out := outcome(res)
-			out.Reason = reason
-			outs = append(outs, out)
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-		}
-		failed = nil
-	}
-	// If this record fails, the emails went out and the retry sends them again (with new
-	// tokens): rare, and the stable Message-ID lets mail systems fold the copies.
-	if len(outs) > 0 {
-		if _, err := h.records.Do(ctx, outs); err != nil {
-			return err
+	log.Error().Err(cause).Msg("row failed on its last attempt")
+	o := store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowFailed, Code: store.CodeGaveUp, Detail: attempts(cause)}
+	if st.AccountID != "" {
+		o.Status, o.AccountID, o.Number, o.InvitationID = store.RowSucceeded, st.AccountID, st.Number, st.InvitationID
+		o.Invitation = store.InvitationNotSent
+		if st.InvitationID != "" {
+			o.Invitation = store.InvitationFailed
 		}
 	}
-	for _, o := range outs {
-		class := "none"
-		switch {
-		case o.Reason == notByEmail:
-			class = "invitation_not_sent"
-		case !o.Sent:
-			class = "invitation_failed"
-		}
-		h.settled.add(store.RowKey{BatchID: o.BatchID, Line: o.Line})
-		h.countSettled(store.RowSucceeded, class, start)
-		log.Debug().Int("row", o.Line).Str("account_id", o.AccountID).Str("number", o.Number).Bool("sent", o.Sent).Msg("row settled: invitation")
-	}
-	return failed
+	return h.record(ctx, o, h.now(), log)
 }
 
-// sendParallel is how many invitations one task sends at once, each on its own connection:
-// the connections' round trips overlap, so a task's hundred emails do not wait for each
-// other, and the worker keeps the CPU busy with its few tasks.
-const sendParallel = 8
-
-// errNotTried marks an invitation sendAll did not send because an earlier one failed
-// transiently.
-var errNotTried = errors.New("not tried")
-
-// sendAll sends the invitations of rows (those identified by email), sendParallel at a time,
-// and returns each one's error. After a transient failure it starts no more sends: the mail
-// server is likely down for the others too, and the task's retry takes them up.
-func (h *Handler) sendAll(ctx context.Context, rows []store.ClaimResult, expires time.Time) []error {
-	errs := make([]error, len(rows))
-	for i := range errs {
-		errs[i] = errNotTried
-	}
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range min(sendParallel, len(rows)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= len(rows) {
-					return
-				}
-				if rows[i].IdentifierKind != "email" {
-					errs[i] = nil
-					continue
-				}
-				err := h.sendInvitation(ctx, rows[i], expires)
-				errs[i] = err
-				if err != nil && !mailer.IsPermanent(err) {
-					stop.Store(true)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return errs
-}
-
-const notByEmail = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
+func attempts(cause error) string { return fmt.Sprintf("%d attempts: %v", rowMaxRetry+1, cause) }
 
 // sendInvitation renders and sends the invitation of a claimed row.
-func (h *Handler) sendInvitation(ctx context.Context, res store.ClaimResult, expires time.Time) error {
-	msg, err := h.invitationMessage(res, expires)
+func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend) error {
+	msg, err := h.invitationMessage(ctx, inv)
 	if err != nil {
 		return fmt.Errorf("render invitation: %w", err)
 	}
@@ -270,62 +231,13 @@ func (h *Handler) sendInvitation(ctx context.Context, res store.ClaimResult, exp
 	return err
 }
 
-func (h *Handler) invitationMessage(res store.ClaimResult, expires time.Time) (mailer.Message, error) {
-	// The organization's template is cached for a few seconds (see templateTTL); a miss costs
-	// one query, bounded here as the caller's context does not reach this far.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return h.renderInvitation(ctx, invitationEmail{InvitationID: res.InvitationID, To: res.Identifier,
-		Firstname: res.Firstname, Lastname: res.Lastname, Language: res.Language,
-		OrganizationID: res.OrganizationID, OrganizationName: res.OrganizationName, Number: res.Number}, res.Token, expires)
-}
-
-// giveUp settles a row whose last attempt failed transiently, so that its batch finishes.
-func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zerolog.Logger) error {
-	reason := fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, cause)
-	// The rows this task took on go with it: they are nobody else's.
-	n, err := h.store.GiveUpTakenRows(ctx, p.BatchID, p.Line, reason)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		log.Error().Err(cause).Int("rows", n).Msg("rows taken on failed on the task's last attempt")
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Add(float64(n))
-		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Add(float64(n))
-	}
-	if err := h.giveUpOwnRow(ctx, p, reason, cause, log); err != nil {
-		return err
-	}
-	settled, err := h.store.SettledBatches(ctx, []string{p.BatchID})
-	if err != nil {
-		return err
-	}
-	return h.finalizeIfSettled(ctx, settled)
-}
-
-func (h *Handler) giveUpOwnRow(ctx context.Context, p rowPayload, reason string, cause error, log zerolog.Logger) error {
-	w, err := h.store.RowState(ctx, p.BatchID, p.Line)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil || w.Status != store.RowPending {
-		return err
-	}
-	log.Error().Err(cause).Msg("row failed on its last attempt")
-	if w.InvitationID != nil {
-		if err := h.store.InvitationFailed(ctx, p.BatchID, p.Line, *w.InvitationID, reason); err != nil {
-			return err
-		}
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-		h.metrics.RowsSettled.WithLabelValues(store.RowSucceeded, "invitation_failed").Inc()
-		return nil
-	}
-	ok, err := h.store.SettleRow(ctx, p.BatchID, p.Line, store.RowFailed, reason)
-	if err != nil || !ok {
-		return err
-	}
-	h.metrics.RowsSettled.WithLabelValues(store.RowFailed, "gave_up").Inc()
-	return nil
+// invitationMessage renders the email of an invitation. Its link is the same on every
+// attempt: the token derives from the invitation's id.
+func (h *Handler) invitationMessage(ctx context.Context, inv store.InvitationSend) (mailer.Message, error) {
+	tok, _ := h.cfg.Tokens.Token(inv.InvitationID)
+	return h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
+		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt)
 }
 
 // finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.
@@ -339,4 +251,27 @@ func (h *Handler) finalizeIfSettled(ctx context.Context, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// busyError says that another delivery of a row's task is working on the row until a time:
+// the task looks again then, without spending an attempt (see ServerConfig's IsFailure).
+type busyError struct{ until time.Time }
+
+func (e *busyError) Error() string {
+	return "another delivery of this row's task holds it until " + e.until.UTC().Format(time.RFC3339)
+}
+
+func isBusy(err error) bool {
+	var b *busyError
+	return errors.As(err, &b)
+}
+
+// BusyDelay returns how long a task that failed with err should wait before it runs again,
+// when err says its row is in hand elsewhere.
+func BusyDelay(err error) (time.Duration, bool) {
+	var b *busyError
+	if !errors.As(err, &b) {
+		return 0, false
+	}
+	return max(time.Until(b.until), 100*time.Millisecond), true
 }

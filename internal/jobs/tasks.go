@@ -38,6 +38,10 @@ func (q Queues) Invitations() string { return q.Prefix + "invitations" }
 // Notify is the queue of batch summary emails to administrators.
 func (q Queues) Notify() string { return q.Prefix + "notify" }
 
+// Marker is the key by which a worker tells that Redis lost its data (see Watch). It sits in
+// the rows queue's key space: whatever removes the queue removes the marker too.
+func (q Queues) Marker() string { return "asynq:{" + q.Rows() + "}:multiline_marker" }
+
 // Names lists every queue name.
 func (q Queues) Names() []string {
 	return []string{q.Finalize(), q.Invitations(), q.Rows(), q.Notify()}
@@ -118,8 +122,12 @@ func decode[T any](t *asynq.Task) (T, error) {
 	return p, nil
 }
 
-// retryDelay backs off exponentially from half a second to a minute.
+// retryDelay backs off exponentially from half a second to a minute; a row in hand
+// elsewhere is looked at again when that attempt's lease ends.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if d, ok := BusyDelay(err); ok {
+		return d
+	}
 	d := 500 * time.Millisecond << min(n, 7)
 	return min(d, time.Minute)
 }

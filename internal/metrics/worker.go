@@ -5,6 +5,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Causes of RedisResets.
+const (
+	RedisEmpty = "empty" // Redis answered without the worker's marker: it lost its data
+	RedisBack  = "back"  // Redis answered again after failing to
+)
+
 // Worker holds the worker process's metrics.
 type Worker struct {
 	RowsSettled     *prometheus.CounterVec
@@ -18,6 +24,8 @@ type Worker struct {
 	TaskRetries     *prometheus.CounterVec
 	Reenqueued      prometheus.Counter
 	DBErrors        prometheus.Counter
+	RecordRetries   prometheus.Counter
+	RedisResets     *prometheus.CounterVec
 }
 
 // NewWorker registers the worker's metrics on reg.
@@ -70,9 +78,21 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 			Namespace: namespace, Subsystem: "postgres", Name: "errors_total",
 			Help: "Task runs that failed on a PostgreSQL error.",
 		}),
+		RecordRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "rows", Name: "record_retries_total",
+			Help: "Writes of a row's outcome retried after PostgreSQL failed them (the outcome, such as an accepted email, is kept and written again, not redone).",
+		}),
+		RedisResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "redis", Name: "recoveries_total",
+			Help: "Times this worker found Redis empty (its marker gone) or answering again after an outage, and enqueued the pending rows of unfinished batches again, by cause.",
+		}, []string{"cause"}),
+	}
+	for _, cause := range []string{RedisEmpty, RedisBack} {
+		m.RedisResets.WithLabelValues(cause)
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
-		m.EmailsSent, m.EmailsFailed, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors)
+		m.EmailsSent, m.EmailsFailed, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
+		m.RecordRetries, m.RedisResets)
 	return m
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/httpapi"
@@ -55,10 +56,19 @@ type Stack struct {
 // New starts the API of a fresh stack; call StartWorker for workers.
 func New(t testing.TB) *Stack {
 	t.Helper()
+	return NewOn(t, testenv.NewRedis(t))
+}
+
+// NewOn starts the API of a fresh stack on r; with r.Prefix empty (a private server's whole
+// Redis, see testenv.StartRedisServer) the queues have their default names.
+func NewOn(t testing.TB, r testenv.Redis) *Stack {
+	t.Helper()
 	db, dbURL := testenv.DB(t)
-	s := &Stack{t: t, DB: db, DBURL: dbURL, Store: store.New(db), Redis: testenv.NewRedis(t),
+	s := &Stack{t: t, DB: db, DBURL: dbURL, Store: store.New(db), Redis: r,
 		SMTP: smtptest.Start(t), MaxUpload: 5 << 20, log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
-	s.Queues = jobs.Queues{Prefix: s.Redis.Prefix + ":"}
+	if r.Prefix != "" {
+		s.Queues = jobs.Queues{Prefix: r.Prefix + ":"}
+	}
 	s.asynqCli = asynq.NewClient(s.Redis.Opt)
 	s.Inspector = asynq.NewInspector(s.Redis.Opt)
 	t.Cleanup(func() { s.asynqCli.Close(); s.Inspector.Close() })
@@ -121,9 +131,18 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 		s.t.Fatalf("mailer: %v", err)
 	}
 	m := metrics.NewWorker(metrics.NewRegistry())
-	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour}, st, mail, s.Client, m, s.log)
+	tokens, err := token.NewInvitations(TokenSecret)
+	if err != nil {
+		s.t.Fatalf("tokens: %v", err)
+	}
+	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens}, st, mail, s.Client, m, s.log)
 	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
-	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration { return 200 * time.Millisecond }
+	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
+		if d, ok := jobs.BusyDelay(err); ok {
+			return d
+		}
+		return 200 * time.Millisecond
+	}
 	for _, fn := range s.workerOpts {
 		fn(&cfg)
 	}
@@ -139,6 +158,27 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 // Reconciler returns a reconciler over this stack that treats batches as stale at once.
 func (s *Stack) Reconciler() *jobs.Reconciler {
 	return jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Queues, 0, metrics.NewWorker(metrics.NewRegistry()), s.log)
+}
+
+// Watch runs a worker's watch of Redis (jobs.Watch) every interval until the test ends, with
+// a reconciler that counts batches as stale only after an hour, so that whatever it
+// enqueues again is the watch's doing. It returns the watch's metrics.
+func (s *Stack) Watch(interval time.Duration) *metrics.Worker {
+	s.t.Helper()
+	m := metrics.NewWorker(metrics.NewRegistry())
+	rec := jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Queues, time.Hour, m, s.log)
+	rdb, ok := s.Redis.Opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		s.t.Fatalf("no redis client for %T", s.Redis.Opt)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jobs.NewWatch(rdb, s.Queues, rec.Recover, m, s.log).Run(ctx, interval)
+	}()
+	s.t.Cleanup(func() { cancel(); <-done; rdb.Close() })
+	return m
 }
 
 // Response is an API answer.
@@ -280,12 +320,11 @@ func CSV(domain string, start, n int) []byte {
 func (s *Stack) pendingRows(id string) string {
 	var rows []struct {
 		Line       int     `db:"line"`
-		Owner      *int    `db:"batch_owner"`
+		Account    *string `db:"account_id"`
 		Invitation *string `db:"invitation"`
-		TookOn     bool    `db:"took_on"`
+		Holder     *string `db:"lease_holder"`
 	}
-	err := s.DB.Select(&rows, `SELECT r.line, a.batch_owner, i.state AS invitation,
-			EXISTS (SELECT 1 FROM batch_row_takers t WHERE t.batch_id = r.batch_id AND t.line = r.line) AS took_on
+	err := s.DB.Select(&rows, `SELECT r.line, a.id AS account_id, i.state AS invitation, i.lease_holder
 		FROM batch_rows r
 		LEFT JOIN accounts a ON a.batch_id = r.batch_id AND a.batch_line = r.line
 		LEFT JOIN invitations i ON i.account_id = a.id AND i.state IN ('pending', 'sent')
@@ -299,7 +338,7 @@ func (s *Stack) pendingRows(id string) string {
 		if info, err := s.Inspector.GetTaskInfo(s.Queues.Rows(), jobs.RowTaskID(id, r.Line)); err == nil {
 			task = "task " + info.State.String()
 		}
-		fmt.Fprintf(&out, "  row %d: owner %v, invitation %v, took rows on %v, %s\n", r.Line, deref(r.Owner), deref(r.Invitation), r.TookOn, task)
+		fmt.Fprintf(&out, "  row %d: account %v, invitation %v held by %v, %s\n", r.Line, deref(r.Account), deref(r.Invitation), deref(r.Holder), task)
 	}
 	return out.String()
 }

@@ -144,9 +144,10 @@ func (s *Store) CreateBatch(ctx context.Context, nb NewBatch, rows []NewRow) (Ba
 		// One statement for all rows: unnest keeps it a single round trip.
 		const qr = `INSERT INTO batch_rows (batch_id, line, raw_identifier, identifier, identifier_kind,
 				firstname, lastname, social_messaging, multiline_number, monitor_calls, monitor_sms,
-				forwarding_number, restrict_incoming_social_messaging, language, status, reason, settled_at)
+				forwarding_number, restrict_incoming_social_messaging, language, status, reason, reason_code, settled_at)
 			SELECT $1, u.line, u.raw, u.ident, u.kind, u.first, u.last, u.social, u.number, u.calls, u.sms,
 				u.fwd, u.restrict, u.lang, u.status, u.reason,
+				CASE WHEN u.status = 'pending' THEN '' ELSE 'invalid_value' END,
 				CASE WHEN u.status = 'pending' THEN NULL ELSE now() END
 			FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[],
 				$9::text[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::text[], $15::text[], $16::text[])

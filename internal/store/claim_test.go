@@ -2,10 +2,10 @@ package store_test
 
 import (
 	"context"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,117 +40,123 @@ func inviteBatch(t *testing.T, f fixture, org string, n int) string {
 	return b.ID
 }
 
-// lines lists the lines of rows.
-func lines(rows []store.ClaimResult) string {
-	var out []int
-	for _, r := range rows {
-		out = append(out, r.Line)
+// hash derives distinct token hashes from invitation ids, as token.Invitations does.
+func hash(id string) []byte {
+	h := sha256.Sum256([]byte("tok-" + id))
+	return h[:]
+}
+
+func claimOne(t *testing.T, f fixture, id string, line int, holder string) store.ClaimResult {
+	t.Helper()
+	res, _, err := f.st.ClaimRows(context.Background(), []store.RowClaim{{BatchID: id, Line: line,
+		ExpiresAt: time.Now().Add(time.Hour), Holder: holder, LeaseUntil: time.Now().Add(30 * time.Second)}}, hash)
+	if err != nil {
+		t.Fatalf("claim row %d for %s: %v", line, holder, err)
 	}
-	return fmt.Sprint(out)
+	return res[0]
 }
 
-var minted atomic.Int64
-
-// mint makes distinct invitation tokens, as token.New does.
-func mint() (string, []byte) {
-	tok := fmt.Sprint("tok-", minted.Add(1))
-	h := sha256.Sum256([]byte(tok))
-	return tok, h[:]
-}
-
-// On its last attempt a task settles the rows it took on, each with its account and a failed
-// invitation, so that the batch finishes; its own row and other tasks' rows are not touched.
-func TestGiveUpTakenRowsSettlesOnlyTheTasksRows(t *testing.T) {
+// An invitation is leased to the worker that claimed it: another worker's claim of the row
+// waits, the holder's own retry resumes at once, and once the lease has run out the next
+// claim resumes the same invitation, so every attempt carries the same link.
+func TestClaimLeasesTheInvitation(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	ctx := context.Background()
-	id := inviteBatch(t, f, f.orgA, 12)
-	claim := func(line, sweep int) store.ClaimResult {
-		res, _, err := f.st.ClaimRows(ctx, []store.RowClaim{{BatchID: id, Line: line, ExpiresAt: time.Now().Add(time.Hour), Sweep: sweep}}, mint)
-		if err != nil {
-			t.Fatalf("claim row %d: %v", line, err)
-		}
-		return res[0]
+	id := inviteBatch(t, f, f.orgA, 2)
+
+	first := claimOne(t, f, id, 2, "worker-a")
+	if first.Claim != store.ClaimInvite || first.Invitation.InvitationID == "" || !first.Reserved {
+		t.Fatalf("first claim: got %+v, want an invitation to send and a number reserved", first)
 	}
-	// Rows 2 to 13: row 2's task takes four fresh rows on, from the end of the batch (13 down
-	// to 10), and row 3's the next three (9 down to 7).
-	if got := lines(claim(2, 4).Taken); got != "[10 11 12 13]" {
-		t.Fatalf("row 2 took on rows %s, want [10 11 12 13]", got)
-	}
-	if got := lines(claim(3, 3).Taken); got != "[7 8 9]" {
-		t.Fatalf("row 3 took on rows %s, want [7 8 9]", got)
-	}
-	if got := claim(11, 0); got.Outcome != store.ClaimOwned || got.Owner != 2 {
-		t.Fatalf("row 11's own claim: %+v, want owned by row 2", got)
+	var stored []byte
+	f.db.Get(&stored, `SELECT token_hash FROM invitations WHERE id = $1`, first.Invitation.InvitationID)
+	if !bytes.Equal(stored, hash(first.Invitation.InvitationID)) {
+		t.Errorf("the stored token hash is not the one derived from the invitation id")
 	}
 
-	n, err := f.st.GiveUpTakenRows(ctx, id, 2, "gave up after 9 attempts: connection refused")
-	if err != nil || n != 4 {
-		t.Fatalf("give up: %d rows, %v; want 4", n, err)
+	other := claimOne(t, f, id, 2, "worker-b")
+	if other.Claim != store.ClaimBusy || time.Until(other.BusyUntil) < 20*time.Second {
+		t.Fatalf("another worker's claim during the lease: got %+v, want busy for about 30 s", other)
 	}
-	var got []struct {
-		Line       int     `db:"line"`
-		Status     string  `db:"status"`
-		Invitation string  `db:"invitation"`
-		Reason     string  `db:"reason"`
-		Account    *string `db:"account_id"`
-		State      *string `db:"state"`
+	again := claimOne(t, f, id, 2, "worker-a")
+	if again.Claim != store.ClaimInvite || again.Invitation.InvitationID != first.Invitation.InvitationID {
+		t.Fatalf("the holder's retry: got %+v, want the same invitation %s", again, first.Invitation.InvitationID)
 	}
-	if err := f.db.Select(&got, `SELECT r.line, r.status, r.invitation, r.reason, r.account_id, i.state
-		FROM batch_rows r LEFT JOIN invitations i ON i.id = r.invitation_id
-		WHERE r.batch_id = $1 ORDER BY r.line`, id); err != nil {
+
+	f.db.MustExec(`UPDATE invitations SET lease_until = now() - interval '1 second'`)
+	taken := claimOne(t, f, id, 2, "worker-b")
+	if taken.Claim != store.ClaimInvite || taken.Invitation.InvitationID != first.Invitation.InvitationID ||
+		taken.Invitation.Number != first.Invitation.Number {
+		t.Fatalf("after the lease ran out: got %+v, want the same invitation and number", taken)
+	}
+	var accounts, invitations int
+	f.db.Get(&accounts, `SELECT count(*) FROM accounts WHERE batch_id = $1`, id)
+	f.db.Get(&invitations, `SELECT count(*) FROM invitations`)
+	if accounts != 1 || invitations != 1 {
+		t.Errorf("got %d accounts and %d invitations, want 1 and 1", accounts, invitations)
+	}
+
+	// The outcome settles the row and ends the lease; settling it again changes nothing.
+	o := store.Outcome{BatchID: id, Line: 2, Status: store.RowSucceeded, Code: store.CodeNone,
+		AccountID: taken.Invitation.AccountID, Number: taken.Invitation.Number,
+		InvitationID: taken.Invitation.InvitationID, Invitation: store.InvitationSent}
+	if _, err := f.st.Settle(context.Background(), []store.Outcome{o}); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range got {
-		given := r.Line >= 10 && r.Line <= 13
-		switch {
-		case given && (r.Status != "succeeded" || r.Invitation != "failed" || r.Account == nil ||
-			r.State == nil || *r.State != "failed" || !strings.HasSuffix(r.Reason, "gave up after 9 attempts: connection refused")):
-			t.Errorf("row %d taken on by row 2: %+v, want succeeded with a failed invitation", r.Line, r)
-		case !given && r.Status != "pending":
-			t.Errorf("row %d is %s, want pending: it is not row 2's to give up", r.Line, r.Status)
-		}
+	late := o
+	late.Status, late.Code, late.Detail, late.Invitation = store.RowSucceeded, store.CodeGaveUp, "9 attempts: timeout", store.InvitationFailed
+	if _, err := f.st.Settle(context.Background(), []store.Outcome{late}); err != nil {
+		t.Fatal(err)
 	}
-	var pending int
-	if err := f.db.Get(&pending, `SELECT pending FROM batches WHERE id = $1`, id); err != nil || pending != 8 {
-		t.Errorf("pending counter %d (%v), want 8", pending, err)
+	var row struct {
+		Status     string  `db:"status"`
+		Code       string  `db:"reason_code"`
+		Invitation string  `db:"invitation"`
+		State      string  `db:"state"`
+		Holder     *string `db:"lease_holder"`
+		Account    string  `db:"account_status"`
 	}
-	if n, err := f.st.GiveUpTakenRows(ctx, id, 2, "again"); err != nil || n != 0 {
-		t.Errorf("second give up: %d rows, %v; want none", n, err)
+	if err := f.db.Get(&row, `SELECT r.status, r.reason_code, r.invitation, i.state, i.lease_holder, a.status AS account_status
+		FROM batch_rows r JOIN invitations i ON i.id = r.invitation_id JOIN accounts a ON a.id = r.account_id
+		WHERE r.batch_id = $1 AND r.line = 2`, id); err != nil {
+		t.Fatal(err)
+	}
+	if row.Status != "succeeded" || row.Code != "none" || row.Invitation != "sent" || row.State != "sent" ||
+		row.Holder != nil || row.Account != "invited" {
+		t.Errorf("got %+v, want succeeded, none, sent, sent, no lease, invited", row)
+	}
+	if res := claimOne(t, f, id, 2, "worker-c"); res.Claim != store.ClaimSettled {
+		t.Errorf("a claim of the settled row: got %+v, want settled", res)
 	}
 }
 
-// A task resuming the rows it took on may share a ClaimRows call with the own task of one of
-// those rows (both retrying after an outage): the owner gets the row, its own task is told
-// the row is taken, and the invitation is to be sent once.
-func TestResumeAndTheRowsOwnTaskInOneCall(t *testing.T) {
+// A row whose named number is not Available in its organization fails with a reason and
+// leaves nothing behind; the other rows of the same claim go on.
+func TestClaimFailsOnlyTheRowThatCannotHaveItsNumber(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	ctx := context.Background()
-	id := inviteBatch(t, f, f.orgA, 6)
-	expires := time.Now().Add(time.Hour)
-	first, _, err := f.st.ClaimRows(ctx, []store.RowClaim{{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3}}, mint)
-	if err != nil || lines(first[0].Taken) != "[5 6 7]" {
-		t.Fatalf("first claim: %+v, %v; want rows 5 to 7 taken on", first, err)
+	id := inviteBatch(t, f, f.orgA, 3)
+	f.db.MustExec(`UPDATE batch_rows SET multiline_number = '+19995550000' WHERE batch_id = $1 AND line = 3`, id)
+	var claims []store.RowClaim
+	for line := 2; line <= 4; line++ {
+		claims = append(claims, store.RowClaim{BatchID: id, Line: line, ExpiresAt: time.Now().Add(time.Hour),
+			Holder: "w", LeaseUntil: time.Now().Add(time.Minute)})
 	}
-
-	res, _, err := f.st.ClaimRows(ctx, []store.RowClaim{
-		{BatchID: id, Line: 6, ExpiresAt: expires, Sweep: 3, Resume: true},
-		{BatchID: id, Line: 2, ExpiresAt: expires, Sweep: 3, Resume: true},
-	}, mint)
+	res, _, err := f.st.ClaimRows(context.Background(), claims, hash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if own := res[0]; own.Outcome != store.ClaimOwned || own.Owner != 2 || len(own.Taken) != 0 {
-		t.Errorf("row 6's own task: %+v, want told that row 2's task has it", own)
+	if res[0].Claim != store.ClaimInvite || res[2].Claim != store.ClaimInvite {
+		t.Errorf("rows 2 and 4: got %s and %s, want invite", res[0].Claim, res[2].Claim)
 	}
-	owner := res[1]
-	for _, r := range owner.Taken {
-		if r.Outcome != store.ClaimInvite || r.Token == "" {
-			t.Errorf("resumed row %d: %+v, want its invitation to send with a new token", r.Line, r)
-		}
+	o := res[1].Outcome
+	if res[1].Claim != store.ClaimDone || o.Status != store.RowFailed || o.Code != store.CodeNumberUnavailable ||
+		!strings.Contains(o.Reason(), "+19995550000") {
+		t.Errorf("row 3: got %+v (%q), want failed with number_unavailable naming the number", res[1], o.Reason())
 	}
-	if got := lines(owner.Taken); owner.Outcome != store.ClaimInvite || got != "[5 6 7]" {
-		t.Errorf("row 2's task resumed %s (own outcome %q), want its own row and rows [5 6 7]", got, owner.Outcome)
+	var left int
+	f.db.Get(&left, `SELECT count(*) FROM accounts WHERE batch_id = $1 AND batch_line = 3`, id)
+	if left != 0 {
+		t.Errorf("the failed row left %d accounts behind, want 0", left)
 	}
 }

@@ -28,9 +28,6 @@ type Finalized struct {
 	Closed  bool
 }
 
-// canceledReason is the reason of rows a cancel stopped before they got an account.
-const canceledReason = "the batch was canceled before this row was processed"
-
 // FinalizeBatch closes batch id once: under the batch's row lock it cancels the rows a cancel
 // request stopped, and when no row is pending it builds the report with build, stores it
 // and sets the final status. A batch already finished or with rows in flight is left as it
@@ -53,11 +50,20 @@ func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]Repor
 		if st.Cancel {
 			// Rows that already hold an account are in flight (their invitation is being
 			// sent); they finish on their own and the last of them finalizes again.
-			const qc = `UPDATE batch_rows SET status = 'canceled', reason = $2, settled_at = now()
-				WHERE batch_id = $1 AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM accounts a
-					WHERE a.batch_id = batch_rows.batch_id AND a.batch_line = batch_rows.line)`
-			if _, err := tx.ExecContext(ctx, qc, id, canceledReason); err != nil {
-				return fmt.Errorf("cancel rows: %w", mapErr(err))
+			const qc = `SELECT line FROM batch_rows r WHERE batch_id = $1 AND status = 'pending'
+				AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.batch_id = r.batch_id AND a.batch_line = r.line)`
+			var lines []int
+			if err := tx.SelectContext(ctx, &lines, qc, id); err != nil {
+				return fmt.Errorf("rows to cancel: %w", mapErr(err))
+			}
+			if len(lines) > 0 {
+				outcomes := make([]Outcome, len(lines))
+				for i, line := range lines {
+					outcomes[i] = Outcome{BatchID: id, Line: line, Status: RowCanceled, Code: CodeCanceled}
+				}
+				if _, err := tx.ExecContext(ctx, qsettle, settleArgs(outcomes)...); err != nil {
+					return fmt.Errorf("cancel rows: %w", mapErr(err))
+				}
 			}
 		}
 		const qp = `SELECT count(*) FROM batch_rows WHERE batch_id = $1 AND status = 'pending'`
@@ -124,37 +130,12 @@ func (s *Store) UnfinishedBatches(ctx context.Context, limit int) ([]UnfinishedB
 	return out, nil
 }
 
-// PendingLine is a row of a batch that has not settled. Owner is the line of the task that
-// took the row on (see RowClaim), 0 when the row is its own task's.
-type PendingLine struct {
-	Line  int `db:"line"`
-	Owner int `db:"owner"`
-}
-
 // PendingLines lists the rows of batch id that have not settled.
-func (s *Store) PendingLines(ctx context.Context, id string) ([]PendingLine, error) {
-	const q = `SELECT r.line, COALESCE(NULLIF(a.batch_owner, r.line), 0) AS owner
-		FROM batch_rows r
-		LEFT JOIN accounts a ON a.batch_id = r.batch_id AND a.batch_line = r.line
-		WHERE r.batch_id = $1 AND r.status = 'pending' ORDER BY r.line`
-	var lines []PendingLine
+func (s *Store) PendingLines(ctx context.Context, id string) ([]int, error) {
+	const q = `SELECT line FROM batch_rows WHERE batch_id = $1 AND status = 'pending' ORDER BY line`
+	var lines []int
 	if err := s.db.SelectContext(ctx, &lines, q, id); err != nil {
 		return nil, fmt.Errorf("pending lines: %w", mapErr(err))
 	}
 	return lines, nil
-}
-
-// GiveBack hands the pending rows of batch id that owner's task took on back to their own
-// tasks: the reconciler does it when that task is gone.
-func (s *Store) GiveBack(ctx context.Context, id string, owner int) (int, error) {
-	const q = `UPDATE accounts a SET batch_owner = a.batch_line
-		FROM batch_rows r
-		WHERE a.batch_id = $1 AND a.batch_owner = $2 AND a.batch_line <> $2
-			AND r.batch_id = a.batch_id AND r.line = a.batch_line AND r.status = 'pending'`
-	res, err := s.db.ExecContext(ctx, q, id, owner)
-	if err != nil {
-		return 0, fmt.Errorf("give rows back: %w", mapErr(err))
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
 }

@@ -184,16 +184,17 @@ func reserveFree(ctx context.Context, tx selecter, orgID string, accounts []stri
 
 // InvitationSend is what the email of one pending invitation needs.
 type InvitationSend struct {
-	InvitationID     string `db:"invitation_id"`
-	AccountID        string `db:"account_id"`
-	Identifier       string `db:"identifier"`
-	IdentifierKind   string `db:"identifier_kind"`
-	Firstname        string `db:"firstname"`
-	Lastname         string `db:"lastname"`
-	Language         string `db:"language"`
-	OrganizationID   string `db:"organization_id"`
-	OrganizationName string `db:"organization_name"`
-	Number           string `db:"number"`
+	InvitationID     string    `db:"invitation_id"`
+	AccountID        string    `db:"account_id"`
+	Identifier       string    `db:"identifier"`
+	IdentifierKind   string    `db:"identifier_kind"`
+	Firstname        string    `db:"firstname"`
+	Lastname         string    `db:"lastname"`
+	Language         string    `db:"language"`
+	OrganizationID   string    `db:"organization_id"`
+	OrganizationName string    `db:"organization_name"`
+	Number           string    `db:"number"`
+	ExpiresAt        time.Time `db:"expires_at"`
 }
 
 // PrepareInvitationSend gives pending invitation id the token hash and expiry of the email
@@ -203,9 +204,9 @@ func (s *Store) PrepareInvitationSend(ctx context.Context, id string, hash []byt
 	const q = `WITH inv AS (
 			UPDATE invitations SET token_hash = $2, expires_at = $3
 			WHERE id = $1 AND state = 'pending'
-			RETURNING id, account_id
+			RETURNING id, account_id, expires_at
 		)
-		SELECT inv.id AS invitation_id, a.id AS account_id, a.identifier, a.identifier_kind,
+		SELECT inv.id AS invitation_id, inv.expires_at, a.id AS account_id, a.identifier, a.identifier_kind,
 			a.firstname, a.lastname, a.language, a.organization_id, o.name AS organization_name,
 			COALESCE(n.e164, '') AS number
 		FROM inv

@@ -106,28 +106,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
-// keyedPlans steers the planner of a transaction to index lookups. The row pipeline's
-// statements join a small set of keys (an unnest of a few hundred ids) against tables that
-// can be large, and the rows they look for are the pending ones, which statistics never
-// see (a row is pending for a second): left alone, the planner estimates "few pending rows",
-// hashes every pending row of every batch, and the cost grows with the work in flight.
-//
-// The statements are written so that one plan serves any keys (per-key lookups), so they
-// also keep their generic plan (see WorkerURL), whatever the session's setting.
-const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
-	SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;
-	SET LOCAL plan_cache_mode = force_generic_plan`
-
-// inKeyedTx is inTx for the row pipeline's set-based statements; see keyedPlans.
-func (s *Store) inKeyedTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, keyedPlans); err != nil {
-			return fmt.Errorf("plan settings: %w", mapErr(err))
-		}
-		return fn(tx)
-	})
-}
-
 // Unique and exclusion violations become ErrConflict; no rows becomes ErrNotFound.
 func mapErr(err error) error {
 	if err == nil {
@@ -150,6 +128,33 @@ func mapErr(err error) error {
 	return err
 }
 
+// IsRowFault reports whether PostgreSQL refused a statement for what the data says (a value
+// it cannot take, a constraint, a check of a trigger): when a statement worked on many rows,
+// one of them may be at fault and the others fine.
+func IsRowFault(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code.Class() {
+		case "22", "23", "P0", "44": // data exception, integrity, raised by a trigger, check option
+			return true
+		}
+		return false
+	}
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound)
+}
+
+// Refusal is PostgreSQL's own account of why it refused a statement, fit for a row's reason.
+func Refusal(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		if pqErr.Detail != "" {
+			return pqErr.Message + " (" + pqErr.Detail + ")"
+		}
+		return pqErr.Message
+	}
+	return err.Error()
+}
+
 // IsTransient reports whether err is worth retrying: the connection dropped, the server is
 // starting or shutting down, or a serialization conflict or deadlock was detected.
 func IsTransient(err error) bool {
@@ -159,7 +164,7 @@ func IsTransient(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch pqErr.Code.Class() {
-		case "08", "53", "57", "40": // connection, resources, operator intervention, rollback
+		case "08", "53", "55", "57", "40": // connection, resources, object state, operator intervention, rollback
 			return true
 		}
 		return false
