@@ -127,6 +127,17 @@ prefix() {
   while IFS= read -r line || [[ -n $line ]]; do printf '%s | %s\n' "$1" "$line"; done
 }
 
+# Activation links derive from TOKEN_SECRET: keep one per checkout in .devstack, so links in
+# the local inbox keep working across restarts (a production worker refuses to start without one).
+if [[ -z ${TOKEN_SECRET:-} ]]; then
+  secret_file=$DEVSTACK/token_secret
+  if [[ ! -s $secret_file ]]; then
+    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n' >"$secret_file")
+  fi
+  TOKEN_SECRET=$(<"$secret_file")
+  export TOKEN_SECRET
+fi
+
 # own sessions (setsid): a terminal Ctrl-C reaches this script only, which then stops the
 # processes with one SIGTERM each (no double signal during their graceful drain)
 setsid bin/api serve </dev/null > >(prefix "api   ") 2>&1 &

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hibiken/asynq"
 )
@@ -19,20 +20,26 @@ type Client struct {
 func NewClient(c *asynq.Client, q Queues) *Client { return &Client{asynq: c, queues: q} }
 
 // EnqueueBatch enqueues one task per line of batch batchID. Tasks that already exist are
-// left alone, so a second call (say, by the reconciler) is harmless.
+// left alone, so a second call (say, by the reconciler) is harmless. It stops at the first
+// failure (Redis is away: the rest would fail too, one timeout each).
 func (c *Client) EnqueueBatch(ctx context.Context, batchID string, lines []int) error {
 	// A few concurrent enqueuers: each Enqueue is one Redis round trip.
 	const workers = 8
 	next := make(chan int)
 	var mu sync.Mutex
 	var firstErr error
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for range min(workers, len(lines)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for line := range next {
+				if failed.Load() {
+					continue
+				}
 				if err := c.enqueue(ctx, NewRowTask(c.queues, batchID, line)); err != nil {
+					failed.Store(true)
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = fmt.Errorf("enqueue row %d: %w", line, err)
