@@ -3,7 +3,8 @@
 #
 # Hook for the project's benchmarks: add load tests or scenario runs below the marked line;
 # keep printing a table at the end. Knobs: BENCH (regexp, default .), BENCHTIME (e.g. 2s or
-# 100x), BENCHCOUNT (default 1), PKGS (default ./...). Raw output: .devstack/bench.txt.
+# 100x), BENCHCOUNT (default 1), BENCHTIMEOUT (default 30m), PKGS (default ./...). Raw output:
+# .devstack/bench.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/services.sh
@@ -16,7 +17,7 @@ export TEST_DATABASE_URL TEST_REDIS_URL
 
 mkdir -p "$DEVSTACK"
 raw=$DEVSTACK/bench.txt
-args=(-run '^$' -bench "${BENCH:-.}" -benchmem -count "${BENCHCOUNT:-1}")
+args=(-run '^$' -bench "${BENCH:-.}" -benchmem -count "${BENCHCOUNT:-1}" -timeout "${BENCHTIMEOUT:-30m}")
 [[ -n ${BENCHTIME:-} ]] && args+=(-benchtime "$BENCHTIME")
 # shellcheck disable=SC2086
 go test "${args[@]}" ${PKGS:-./...} 2>&1 | tee "$raw"
@@ -38,12 +39,17 @@ awk '
   END {
     if (n == 0) { print "bench: no benchmarks ran"; exit }
     w = 9; for (i = 1; i <= n; i++) if (length(p[i] " " name[i]) > w) w = length(p[i] " " name[i])
-    printf "\n%-" w "s %12s", "benchmark", "iterations"
-    for (j = 1; j <= u; j++) printf " %14s", units[j]
+    # each column as wide as its unit or its widest value
+    for (j = 1; j <= u; j++) {
+      cw[j] = length(units[j])
+      for (i = 1; i <= n; i++) if (((i, units[j]) in val) && length(val[i, units[j]]) > cw[j]) cw[j] = length(val[i, units[j]])
+    }
+    printf "\n%-" w "s %10s", "benchmark", "iterations"
+    for (j = 1; j <= u; j++) printf " %" cw[j] "s", units[j]
     printf "\n"
     for (i = 1; i <= n; i++) {
-      printf "%-" w "s %12s", p[i] " " name[i], iters[i]
-      for (j = 1; j <= u; j++) printf " %14s", ((i, units[j]) in val) ? val[i, units[j]] : "-"
+      printf "%-" w "s %10s", p[i] " " name[i], iters[i]
+      for (j = 1; j <= u; j++) printf " %" cw[j] "s", ((i, units[j]) in val) ? val[i, units[j]] : "-"
       printf "\n"
     }
   }' "$raw"

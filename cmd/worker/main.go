@@ -74,16 +74,18 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	if err := store.CheckSchema(ctx, db.DB); err != nil {
 		return err
 	}
-	db.SetMaxOpenConns(max(20, cfg.WorkerConcurrency+4))
-	db.SetMaxIdleConns(max(20, cfg.WorkerConcurrency+4))
+	// Row tasks reach PostgreSQL through the handler's batchers, a few statements at a time
+	// whatever WORKER_CONCURRENCY is; the rest (finalizers, give-ups, scrapes) needs little.
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
 
 	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Room for every row task to send at once, plus the resends and summaries of the other
-	// server (half as many).
-	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: cfg.WorkerConcurrency + max(2, cfg.WorkerConcurrency/2)}, log)
+	// Tasks that find every connection busy wait for one; a relay limits how many connections
+	// one client may hold.
+	mail, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, MaxConns: cfg.SMTPConnections}, log)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +26,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", ch.name, ch.got, ch.want)
 		}
 	}
-	if c.WorkerConcurrency != runtime.NumCPU()*4 {
-		t.Errorf("WORKER_CONCURRENCY: got %d, want %d", c.WorkerConcurrency, runtime.NumCPU()*4)
+	if c.WorkerConcurrency != 512 || c.SMTPConnections != 64 {
+		t.Errorf("WORKER_CONCURRENCY, SMTP_MAX_CONNECTIONS: got %d, %d, want 512, 64", c.WorkerConcurrency, c.SMTPConnections)
 	}
 	if c.MaxUploadBytes != 5<<20 || c.InvitationTTL != 7*24*time.Hour {
 		t.Errorf("got max upload %d, invitation TTL %s", c.MaxUploadBytes, c.InvitationTTL)

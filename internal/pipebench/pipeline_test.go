@@ -30,11 +30,24 @@ import (
 	"github.com/multiline/onboarding/internal/token"
 )
 
-// env is a running api and worker process pair.
+// consumer names what takes the row tasks off the queue in a benchmark.
+type consumer string
+
+const (
+	service consumer = "service" // the worker binary
+	literal consumer = "literal" // the textbook peer, in this process (literal_test.go)
+)
+
+// tokenSecret is the TOKEN_SECRET of the processes a benchmark starts (40 characters).
+const tokenSecret = "pipebench-token-secret-0123456789abcdefg"
+
+// env is a running api process and what consumes its row tasks: the worker process, or the
+// literal peer when worker is nil.
 type env struct {
 	b       *testing.B
 	queues  *asynq.Inspector
 	st      *store.Store
+	vars    map[string]string // the settings of the processes, over this process's environment
 	apiURL  string
 	token   string
 	smtp    *smtptest.Server
@@ -42,9 +55,10 @@ type env struct {
 	api     *exec.Cmd
 	orgs    int
 	numbers int
+	sent    int // emails of the batches run by batch
 }
 
-func setup(b *testing.B) *env {
+func setup(b *testing.B, c consumer) *env {
 	b.Helper()
 	db, dbURL := testenv.DB(b)
 	// A Redis database of its own: the binaries use the default queue names.
@@ -54,10 +68,16 @@ func setup(b *testing.B) *env {
 	}
 	ru.Path = "/9"
 	rdb := redis.NewClient(&redis.Options{Addr: ru.Host, DB: 9})
-	defer rdb.Close()
+	b.Cleanup(func() { rdb.Close() })
 	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 		b.Fatalf("flush redis db 9: %v", err)
 	}
+	// Registered before the processes and the peer start, so it runs after they have stopped.
+	b.Cleanup(func() {
+		if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+			b.Errorf("flush redis db 9: %v", err)
+		}
+	})
 	e := &env{b: b, st: store.New(db), smtp: smtptest.StartSink(b),
 		queues: asynq.NewInspector(asynq.RedisClientOpt{Addr: ru.Host, DB: 9})}
 	b.Cleanup(func() { e.queues.Close() })
@@ -68,16 +88,25 @@ func setup(b *testing.B) *env {
 	}
 	e.token = plain
 
+	names := []string{"api"}
+	if c == service {
+		names = append(names, "worker")
+	}
 	bin := b.TempDir()
-	for _, name := range []string{"api", "worker"} {
+	for _, name := range names {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "github.com/multiline/onboarding/cmd/"+name)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
 	apiAddr, workerAddr := freeAddr(b), freeAddr(b)
-	envv := append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+ru.String(), "SMTP_URL="+e.smtp.URL(),
-		"API_ADDR="+apiAddr, "WORKER_ADDR="+workerAddr, "LOG_LEVEL=warn", "PUBLIC_URL=http://bench.test")
+	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": ru.String(), "SMTP_URL": e.smtp.URL(),
+		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "warn", "PUBLIC_URL": "http://bench.test",
+		"TOKEN_SECRET": tokenSecret}
+	envv := os.Environ()
+	for k, v := range e.vars {
+		envv = append(envv, k+"="+v)
+	}
 	start := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
 		cmd.Env = envv
@@ -89,11 +118,24 @@ func setup(b *testing.B) *env {
 		return cmd
 	}
 	e.api = start("api", "serve")
-	e.worker = start("worker")
 	e.apiURL = "http://" + apiAddr
 	waitReady(b, e.apiURL+"/readyz")
-	waitReady(b, "http://"+workerAddr+"/readyz")
+	switch c {
+	case service:
+		e.worker = start("worker")
+		waitReady(b, "http://"+workerAddr+"/readyz")
+	case literal:
+		startPeer(b, e.getenv)
+	}
 	return e
+}
+
+// getenv reads a setting as the processes of the benchmark see it.
+func (e *env) getenv(key string) string {
+	if v, ok := e.vars[key]; ok {
+		return v
+	}
+	return os.Getenv(key)
 }
 
 func freeAddr(b *testing.B) string {
@@ -127,13 +169,15 @@ func (e *env) org(n int) (orgID, groupID string) {
 	if err != nil {
 		e.b.Fatal(err)
 	}
-	nums := make([]string, n)
-	for i := range nums {
-		nums[i] = fmt.Sprintf("+1555%07d", e.numbers+i)
-	}
-	e.numbers += n
-	if _, err := e.st.AddNumbers(ctx, o.ID, nums); err != nil {
-		e.b.Fatal(err)
+	if n > 0 {
+		nums := make([]string, n)
+		for i := range nums {
+			nums[i] = fmt.Sprintf("+1555%07d", e.numbers+i)
+		}
+		e.numbers += n
+		if _, err := e.st.AddNumbers(ctx, o.ID, nums); err != nil {
+			e.b.Fatal(err)
+		}
 	}
 	g, err := e.st.CreatePermissionGroup(ctx, o.ID, "Staff")
 	if err != nil {
@@ -233,14 +277,17 @@ func pidCPU(pid int) time.Duration {
 }
 
 // cpuMark is where the processes of the benchmark stand at one moment: the api, the worker,
-// PostgreSQL's and Redis's processes, this process (the SMTP sink and the polling client),
-// and the machine as a whole.
+// PostgreSQL's and Redis's processes, this process (the SMTP sink, the polling client and,
+// without a worker, the literal peer), and the machine as a whole.
 type cpuMark struct {
 	api, worker, postgres, redis, self, busy time.Duration
 }
 
 func (e *env) mark() cpuMark {
-	m := cpuMark{api: cpu(e.api), worker: cpu(e.worker), self: pidCPU(os.Getpid()), busy: machineBusy()}
+	m := cpuMark{api: cpu(e.api), self: pidCPU(os.Getpid()), busy: machineBusy()}
+	if e.worker != nil {
+		m.worker = cpu(e.worker)
+	}
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
@@ -281,11 +328,25 @@ func (e *env) cpuPerRow(b *testing.B, start cpuMark, rows int, wall time.Duratio
 	end := e.mark()
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(rows) }
 	b.ReportMetric(per(end.api-start.api), "api_cpu_us/row")
-	b.ReportMetric(per(end.worker-start.worker), "worker_cpu_us/row")
+	if e.worker != nil {
+		b.ReportMetric(per(end.worker-start.worker), "worker_cpu_us/row")
+		b.ReportMetric(per(end.self-start.self), "sink_cpu_us/row")
+	} else {
+		// The literal peer shares this process with the sink and the poller, so its figure
+		// includes theirs; the service's sink_cpu_us/row says how much that is.
+		b.ReportMetric(per(end.self-start.self), "worker_cpu_us/row")
+	}
 	b.ReportMetric(per(end.postgres-start.postgres), "pg_cpu_us/row")
 	b.ReportMetric(per(end.redis-start.redis), "redis_cpu_us/row")
-	b.ReportMetric(per(end.self-start.self), "sink_cpu_us/row")
 	b.ReportMetric(100*float64(end.busy-start.busy)/float64(wall)/float64(runtime.NumCPU()), "machine_busy_%")
+}
+
+// reportPeakRSS reports the worker's high-water resident set size in MiB; the literal peer
+// has no process of its own to measure.
+func (e *env) reportPeakRSS(b *testing.B) {
+	if e.worker != nil {
+		b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
+	}
 }
 
 // peakRSS reads the worker's high-water resident set size in MiB.
@@ -303,10 +364,8 @@ func (e *env) peakRSS() float64 {
 	return 0
 }
 
-// drain waits until the worker has run every row task. A batch is done (its report ready)
-// once its rows have settled; the tasks of rows that another task took on may still be
-// queued then, and finish at once when they run. They are work all the same: CPU figures
-// are taken after them.
+// drain waits until the worker has run every row task, so that CPU figures count them all
+// (each row's task settles its row, so there is little left once the reports are ready).
 func (e *env) drain(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -320,9 +379,21 @@ func (e *env) drain(timeout time.Duration) {
 }
 
 // BenchmarkOneBatch1000 is one 1000-row Import & Invite batch: seconds from upload to report
-// ready and to the last email accepted by the SMTP server.
+// ready and to the last email accepted by the SMTP server, for the literal peer and then the
+// service, whose line also has its time to the report over the peer's.
 func BenchmarkOneBatch1000(b *testing.B) {
-	e := setup(b)
+	var peer float64
+	b.Run(string(literal), func(b *testing.B) { peer = oneBatch(b, literal) })
+	b.Run(string(service), func(b *testing.B) {
+		if s := oneBatch(b, service); peer > 0 {
+			b.ReportMetric(s/peer, "s_vs_literal")
+		}
+	})
+}
+
+// oneBatch runs BenchmarkOneBatch1000 on c and returns the mean seconds to the report.
+func oneBatch(b *testing.B, c consumer) float64 {
+	e := setup(b, c)
 	sent := 0
 	var toReport, toMail, toDrain time.Duration
 	for i := 0; i < b.N; i++ {
@@ -344,18 +415,33 @@ func BenchmarkOneBatch1000(b *testing.B) {
 		}
 		e.phases(id, start)
 	}
-	b.ReportMetric(toReport.Seconds()/float64(b.N), "s_to_report")
+	s := toReport.Seconds() / float64(b.N)
+	b.ReportMetric(s, "s_to_report")
 	b.ReportMetric(toMail.Seconds()/float64(b.N), "s_to_last_email")
 	b.ReportMetric(toDrain.Seconds()/float64(b.N), "s_to_last_task")
 	b.ReportMetric(1000*float64(b.N)/toReport.Seconds(), "rows/s")
-	b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
+	e.reportPeakRSS(b)
+	return s
 }
 
 // BenchmarkTenBatchesAtOnce is ten 1000-row Import & Invite batches uploaded at once into one
 // pool: total rows per second from the first upload to the last report, and to the last row
-// task run.
+// task run, for the literal peer and then the service, whose line also has its rows per
+// second over the peer's.
 func BenchmarkTenBatchesAtOnce(b *testing.B) {
-	e := setup(b)
+	var peer float64
+	b.Run(string(literal), func(b *testing.B) { peer = tenBatches(b, literal) })
+	b.Run(string(service), func(b *testing.B) {
+		if s := tenBatches(b, service); peer > 0 {
+			b.ReportMetric(s/peer, "rows/s_vs_literal")
+		}
+	})
+}
+
+// tenBatches runs BenchmarkTenBatchesAtOnce on c and returns the rows per second to the last
+// report.
+func tenBatches(b *testing.B, c consumer) float64 {
+	e := setup(b, c)
 	sent := 0
 	var total, drained time.Duration
 	for i := 0; i < b.N; i++ {
@@ -382,9 +468,11 @@ func BenchmarkTenBatchesAtOnce(b *testing.B) {
 			e.cpuPerRow(b, mark, 10000, time.Since(start))
 		}
 	}
+	rate := 10000 * float64(b.N) / total.Seconds()
 	b.ReportMetric(total.Seconds()/float64(b.N), "s_to_report")
 	b.ReportMetric(drained.Seconds()/float64(b.N), "s_to_last_task")
-	b.ReportMetric(10000*float64(b.N)/total.Seconds(), "rows/s")
+	b.ReportMetric(rate, "rows/s")
 	b.ReportMetric(10000*float64(b.N)/drained.Seconds(), "rows/s_all_tasks")
-	b.ReportMetric(e.peakRSS(), "worker_peak_MiB")
+	e.reportPeakRSS(b)
+	return rate
 }

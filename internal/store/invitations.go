@@ -61,7 +61,7 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 			results[i] = ResendResult{AccountID: id, Status: ResendNotSent, Code: ResendNotFound,
 				Reason: "no account with this id in this organization"}
 		}
-		// Invitations before accounts: RecordInvitations locks in that order too.
+		// Invitations before accounts: Settle (qsettle) locks in that order too.
 		const qlockInv = `SELECT i.id FROM invitations i JOIN accounts a ON a.id = i.account_id
 			WHERE a.id = ANY($1::uuid[]) AND a.organization_id = $2 AND i.state IN ('pending', 'sent')
 			ORDER BY i.id FOR UPDATE OF i`

@@ -81,7 +81,7 @@ func WorkerURL(raw string) string {
 	}
 	q := u.Query()
 	if !q.Has("plan_cache_mode") {
-		q.Set("plan_cache_mode", "force_generic_plan")
+		q.Set("plan_cache_mode", "force_custom_plan")
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
