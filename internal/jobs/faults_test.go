@@ -154,7 +154,7 @@ func TestRedisFlushedMidBatch(t *testing.T) {
 		t.Fatalf("got %+v, want 300 succeeded", done)
 	}
 	checkOnce(t, s, 300)
-	if n := testutil.ToFloat64(watch.RedisResets.WithLabelValues(metrics.RedisEmpty)); n < 1 {
+	if n := testutil.ToFloat64(watch.RedisRecoveries.WithLabelValues(metrics.RedisEmpty)); n < 1 {
 		t.Errorf("the watch counted %v recoveries from an empty Redis, want at least 1", n)
 	}
 	checkInvariants(t, s)

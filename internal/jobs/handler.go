@@ -124,6 +124,9 @@ func ServerConfig(concurrency int, shutdown time.Duration, m *metrics.Worker, lo
 		Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
 		LogLevel:          asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			if isBusy(err) {
+				return // not an error: the row is in hand elsewhere
+			}
 			m.TaskRetries.WithLabelValues(t.Type()).Inc()
 		}),
 	}

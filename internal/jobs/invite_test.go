@@ -14,6 +14,7 @@ import (
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/stacktest"
 	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/token"
 )
 
 const header = "firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms,Language\r\n"
@@ -208,7 +209,11 @@ func TestResendSendsOncePerAccountAndReplacesTheLink(t *testing.T) {
 	}
 
 	// The same request's tasks delivered again send nothing more.
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	tokens, err := token.NewInvitations(stacktest.TokenSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens}, s.Store, nil, s.Client, w.Metrics, zerologNop())
 	defer h.Close()
 	for _, id := range []string{a, bb, c} {
 		if err := h.Mux().ProcessTask(context.Background(), jobs.NewInvitationTask(s.Queues, res[id].InvitationID)); err != nil {

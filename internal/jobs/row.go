@@ -162,7 +162,7 @@ func (h *Handler) record(ctx context.Context, o store.Outcome, start time.Time, 
 			h.count(o, start, log)
 			return nil
 		}
-		if store.IsRowFault(err) || rctx.Err() != nil {
+		if store.IsRowFault(err) || errors.Is(err, errBatcherClosed) || rctx.Err() != nil {
 			return fmt.Errorf("record outcome: %w", err)
 		}
 		h.metrics.RecordRetries.Inc()

@@ -83,6 +83,6 @@ func (w *Watch) Once(ctx context.Context) error {
 		return fmt.Errorf("recover after redis %s: %w", cause, err)
 	}
 	w.owed = false
-	w.metrics.RedisResets.WithLabelValues(cause).Inc()
+	w.metrics.RedisRecoveries.WithLabelValues(cause).Inc()
 	return nil
 }

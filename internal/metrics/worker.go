@@ -5,7 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Causes of RedisResets.
+// Causes of RedisRecoveries.
 const (
 	RedisEmpty = "empty" // Redis answered without the worker's marker: it lost its data
 	RedisBack  = "back"  // Redis answered again after failing to
@@ -25,7 +25,7 @@ type Worker struct {
 	Reenqueued      prometheus.Counter
 	DBErrors        prometheus.Counter
 	RecordRetries   prometheus.Counter
-	RedisResets     *prometheus.CounterVec
+	RedisRecoveries *prometheus.CounterVec
 }
 
 // NewWorker registers the worker's metrics on reg.
@@ -82,17 +82,17 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 			Namespace: namespace, Subsystem: "rows", Name: "record_retries_total",
 			Help: "Writes of a row's outcome retried after PostgreSQL failed them (the outcome, such as an accepted email, is kept and written again, not redone).",
 		}),
-		RedisResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+		RedisRecoveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "redis", Name: "recoveries_total",
 			Help: "Times this worker found Redis empty (its marker gone) or answering again after an outage, and enqueued the pending rows of unfinished batches again, by cause.",
 		}, []string{"cause"}),
 	}
 	for _, cause := range []string{RedisEmpty, RedisBack} {
-		m.RedisResets.WithLabelValues(cause)
+		m.RedisRecoveries.WithLabelValues(cause)
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
 		m.EmailsSent, m.EmailsFailed, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
-		m.RecordRetries, m.RedisResets)
+		m.RecordRetries, m.RedisRecoveries)
 	return m
 }
 

@@ -30,6 +30,9 @@ func NewInvitations(secret string) (Invitations, error) {
 // Token returns the activation token of invitation id (256 bits, URL-safe) and the hash
 // under which it is stored.
 func (i Invitations) Token(id string) (plain string, hash []byte) {
+	if len(i.key) == 0 {
+		panic("token: Invitations used without a secret (make it with NewInvitations)")
+	}
 	m := hmac.New(sha256.New, i.key)
 	m.Write([]byte("invitation:"))
 	m.Write([]byte(id))
