@@ -158,12 +158,20 @@ func (s *Server) readUpload(r *http.Request) (upload, error) {
 				return up, err
 			}
 			up.filename = filepath.Base(part.FileName())
+			if !storableText(up.filename) {
+				return up, errorf(http.StatusUnprocessableEntity, "invalid_text",
+					"the file name holds a NUL byte or bytes that are not UTF-8, which cannot be stored; rename the file and upload it again")
+			}
 			seenFile = true
 			continue
 		}
 		v, err := readLimited(part, 4096)
 		if err != nil {
 			return up, err
+		}
+		if !storableText(string(v)) {
+			return up, errorf(http.StatusUnprocessableEntity, "invalid_text",
+				"form field %q holds a NUL byte or bytes that are not UTF-8, which cannot be stored", part.FormName())
 		}
 		fields[part.FormName()] = strings.TrimSpace(string(v))
 	}

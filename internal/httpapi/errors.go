@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -34,9 +36,15 @@ func (e *Error) with(details ...any) *Error {
 // handlerFunc is an HTTP handler that returns its error for handle to write.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle adapts h, turning its error into the JSON error of SPEC.md.
+// handle adapts h, turning its error into the JSON error of SPEC.md. Every path value the
+// API reads comes through here: a path that is not storable text (see storableText) names
+// nothing, so it is answered 404 before h runs.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !storableText(r.URL.Path) {
+			s.writeError(w, r, errPathNotText())
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -76,21 +84,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeJSON reads a JSON body into v, refusing unknown fields and trailing data.
+// decodeJSON reads a JSON body into v, refusing unknown fields, trailing data and strings
+// that cannot be stored as text (see jsonTextProblem). Every JSON body the API reads comes
+// through here.
 func decodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send the body as JSON with Content-Type: application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body) // bounded by limitBody
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return err
+	case err != nil:
+		return errorf(http.StatusBadRequest, "invalid_json", "the body could not be read: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
-		case errors.As(err, &maxErr):
-			return err
 		case errors.As(err, &typeErr):
 			return errorf(http.StatusBadRequest, "invalid_json", "field %q must be a %s", typeErr.Field, typeErr.Type)
 		case errors.As(err, &syntaxErr):
@@ -105,6 +120,10 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
+	}
+	if problem := jsonTextProblem(raw); problem != "" {
+		return errorf(http.StatusUnprocessableEntity, "invalid_text",
+			"a string in the body holds %s, which cannot be stored; send text in UTF-8 without it", problem)
 	}
 	return nil
 }
