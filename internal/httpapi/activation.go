@@ -36,6 +36,16 @@ func (s *Server) activationHash(w http.ResponseWriter, r *http.Request) ([]byte,
 	return token.Hash(tok), nil
 }
 
+// maxActivationBody caps the body of both activation POSTs, which carry one number: a body
+// that does not fit is refused whole, never read in part.
+const maxActivationBody = 16 << 10
+
+func errTooLargeActivation() *Error {
+	return errorf(http.StatusRequestEntityTooLarge, "too_large",
+		`the body is larger than the limit of %s; send only {"number": "+1..."}, or {} to keep the reserved number`,
+		humanBytes(maxActivationBody))
+}
+
 func errUnknownToken() *Error {
 	return errorf(http.StatusNotFound, "invitation_not_found",
 		"this activation link is not valid; open the whole link from your invitation email, or ask your administrator to resend the invitation")
@@ -104,10 +114,15 @@ func (s *Server) postActivation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxActivationBody)
 	var body struct {
 		Number *string `json:"number"`
 	}
 	if err := decodeOptionalJSON(r, &body); err != nil { // no body, like {}: keep the number
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errTooLargeActivation()
+		}
 		return err
 	}
 	number := ""

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -61,7 +64,17 @@ func (s *Server) activatePagePOST(w http.ResponseWriter, r *http.Request) {
 		s.renderActivate(w, r, s.pageError(r, err))
 		return
 	}
-	a, err := s.store.Activate(r.Context(), hash, strings.TrimSpace(r.PostFormValue("number")))
+	number, status := activationForm(w, r)
+	if status != 0 {
+		t := pageText(browserLanguage(r))
+		v := activateView{T: t, Status: status, ErrorTitle: t.ProblemTitle, Error: t.FormUnreadable}
+		if status == http.StatusRequestEntityTooLarge {
+			v.Error = t.FormTooLarge
+		}
+		s.renderActivate(w, r, v)
+		return
+	}
+	a, err := s.store.Activate(r.Context(), hash, number)
 	if err == nil {
 		t := pageText(a.Account.Language)
 		v := activateView{T: t, Greeting: greeting(t, a.Account), Organization: a.Account.OrganizationName,
@@ -86,6 +99,31 @@ func (s *Server) activatePagePOST(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderActivate(w, r, s.pageError(r, err))
+}
+
+// activationForm reads the number picked in the page's form, and a status other than 0 when
+// the body cannot be read whole: 413 past maxActivationBody, 415 when it is not a form, 400
+// when it is malformed or names more than one number. Nothing is activated then: read with
+// r.PostFormValue, such a body was an empty form, which keeps the reserved number.
+func activationForm(w http.ResponseWriter, r *http.Request) (string, int) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			return "", http.StatusUnsupportedMediaType
+		}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActivationBody))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return "", http.StatusRequestEntityTooLarge
+	case err != nil:
+		return "", http.StatusBadRequest
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil || len(form["number"]) > 1 {
+		return "", http.StatusBadRequest
+	}
+	return strings.TrimSpace(form.Get("number")), 0
 }
 
 func formView(a store.Activation) activateView {

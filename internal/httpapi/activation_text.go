@@ -13,7 +13,7 @@ type activationText struct {
 	Lang, Title, Hello, HelloName, Organization, Account, NumberLegend, Reserved, Choose string
 	NoNumbers, Activate, DoneTitle, DoneNumber, GoneTitle, Used, Replaced, Failed        string
 	NotFoundTitle, NotFound, TooManyTitle, TooMany, ProblemTitle, ValidUntil, Retry      string
-	Taken, expired                                                                       string
+	Taken, FormTooLarge, FormUnreadable, expired                                         string
 }
 
 // Expired says when the link expired.
@@ -35,7 +35,9 @@ var activationTexts = map[string]activationText{
 		NotFoundTitle: "This link is not valid", NotFound: "Check that you opened the whole link from your invitation email, or ask your administrator to send you a new invitation.",
 		TooManyTitle: "Too many attempts", TooMany: "Too many links that do not exist were tried from your network. Wait a few minutes, then open the link from your email again.",
 		ProblemTitle: "Your account could not be activated", ValidUntil: "This link is valid until %s.",
-		Retry: "Something went wrong on our side. Please try again in a moment.",
+		Retry:          "Something went wrong on our side. Please try again in a moment.",
+		FormTooLarge:   "The form you sent was too large to be read, so nothing was changed. Open the link from your invitation email again and choose your number.",
+		FormUnreadable: "The form you sent could not be read, so nothing was changed. Open the link from your invitation email again and choose your number.",
 	},
 	"it": {
 		Taken: "Il numero %s è appena stato assegnato a un'altra persona. La preghiamo di sceglierne un altro.",
@@ -52,7 +54,9 @@ var activationTexts = map[string]activationText{
 		NotFoundTitle: "Questo link non è valido", NotFound: "Verifichi di aver aperto il link completo contenuto nell'email di invito, oppure chieda al Suo amministratore di inviarLe un nuovo invito.",
 		TooManyTitle: "Troppi tentativi", TooMany: "Dalla Sua rete sono stati provati troppi link inesistenti. Attenda qualche minuto, poi apra di nuovo il link contenuto nella Sua email.",
 		ProblemTitle: "Non è stato possibile attivare il Suo account", ValidUntil: "Il link è valido fino al giorno %s.",
-		Retry: "Si è verificato un problema da parte nostra. La preghiamo di riprovare tra qualche istante.",
+		Retry:          "Si è verificato un problema da parte nostra. La preghiamo di riprovare tra qualche istante.",
+		FormTooLarge:   "Il modulo inviato era troppo grande per essere letto, quindi non è stato modificato nulla. Apra di nuovo il link contenuto nell'email di invito e scelga il Suo numero.",
+		FormUnreadable: "Non è stato possibile leggere il modulo inviato, quindi non è stato modificato nulla. Apra di nuovo il link contenuto nell'email di invito e scelga il Suo numero.",
 	},
 	"de": {
 		Taken: "Die Nummer %s wurde gerade an jemand anderen vergeben. Bitte wählen Sie eine andere.",
@@ -69,7 +73,9 @@ var activationTexts = map[string]activationText{
 		NotFoundTitle: "Dieser Link ist ungültig", NotFound: "Prüfen Sie, ob Sie den vollständigen Link aus Ihrer Einladungs-E-Mail geöffnet haben, oder bitten Sie Ihren Administrator um eine neue Einladung.",
 		TooManyTitle: "Zu viele Versuche", TooMany: "Aus Ihrem Netzwerk wurden zu viele nicht existierende Links aufgerufen. Warten Sie einige Minuten und öffnen Sie dann den Link aus Ihrer E-Mail erneut.",
 		ProblemTitle: "Ihr Konto konnte nicht aktiviert werden", ValidUntil: "Dieser Link ist gültig bis zum %s.",
-		Retry: "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich noch einmal.",
+		Retry:          "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich noch einmal.",
+		FormTooLarge:   "Das gesendete Formular war zu groß, um gelesen zu werden; es wurde nichts geändert. Öffnen Sie den Link aus Ihrer Einladungs-E-Mail erneut und wählen Sie Ihre Nummer.",
+		FormUnreadable: "Das gesendete Formular konnte nicht gelesen werden; es wurde nichts geändert. Öffnen Sie den Link aus Ihrer Einladungs-E-Mail erneut und wählen Sie Ihre Nummer.",
 	},
 	"fr": {
 		Taken: "Le numéro %s vient d'être attribué à quelqu'un d'autre. Veuillez en choisir un autre.",
@@ -86,7 +92,9 @@ var activationTexts = map[string]activationText{
 		NotFoundTitle: "Ce lien n'est pas valable", NotFound: "Vérifiez que vous avez ouvert le lien complet de votre e-mail d'invitation, ou demandez à votre administrateur de vous envoyer une nouvelle invitation.",
 		TooManyTitle: "Trop de tentatives", TooMany: "Trop de liens inexistants ont été essayés depuis votre réseau. Patientez quelques minutes, puis ouvrez de nouveau le lien de votre e-mail.",
 		ProblemTitle: "Votre compte n'a pas pu être activé", ValidUntil: "Ce lien est valable jusqu'au %s.",
-		Retry: "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+		Retry:          "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+		FormTooLarge:   "Le formulaire envoyé était trop volumineux pour être lu ; rien n'a été modifié. Ouvrez de nouveau le lien de votre e-mail d'invitation et choisissez votre numéro.",
+		FormUnreadable: "Le formulaire envoyé n'a pas pu être lu ; rien n'a été modifié. Ouvrez de nouveau le lien de votre e-mail d'invitation et choisissez votre numéro.",
 	},
 	"es": {
 		Taken: "El número %s se acaba de asignar a otra persona. Por favor, elija otro.",
@@ -103,7 +111,9 @@ var activationTexts = map[string]activationText{
 		NotFoundTitle: "Este enlace no es válido", NotFound: "Compruebe que ha abierto el enlace completo del correo de invitación o pida a su administrador que le envíe una nueva invitación.",
 		TooManyTitle: "Demasiados intentos", TooMany: "Se han probado demasiados enlaces inexistentes desde su red. Espere unos minutos y vuelva a abrir el enlace de su correo.",
 		ProblemTitle: "No se ha podido activar su cuenta", ValidUntil: "El enlace es válido hasta el %s.",
-		Retry: "Algo ha fallado por nuestra parte. Vuelva a intentarlo en unos instantes.",
+		Retry:          "Algo ha fallado por nuestra parte. Vuelva a intentarlo en unos instantes.",
+		FormTooLarge:   "El formulario enviado era demasiado grande para leerlo, así que no se ha cambiado nada. Vuelva a abrir el enlace del correo de invitación y elija su número.",
+		FormUnreadable: "No se ha podido leer el formulario enviado, así que no se ha cambiado nada. Vuelva a abrir el enlace del correo de invitación y elija su número.",
 	},
 }
 
