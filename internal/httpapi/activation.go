@@ -55,7 +55,6 @@ func errUnknownToken() *Error {
 // token that does not exist against the caller's guess budget.
 func (s *Server) activationError(r *http.Request, err error) error {
 	var gone *store.InvitationGoneError
-	var taken *store.NumberUnavailableError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.guesses.miss(clientIP(r))
@@ -63,10 +62,10 @@ func (s *Server) activationError(r *http.Request, err error) error {
 	case errors.As(err, &gone):
 		e := errorf(http.StatusGone, "invitation_gone", "%s", goneMessage(gone, "en"))
 		return e.with(map[string]string{"reason": gone.Why})
-	case errors.As(err, &taken):
+	case errors.Is(err, store.ErrNumberNotOffered):
+		// One answer for every refused number, so that it tells nothing about the number.
 		return errorf(http.StatusConflict, "number_unavailable",
-			"number %s %s; choose another from the list of available numbers and activate again", taken.Number, taken.Why).
-			with(map[string]string{"number": taken.Number, "reason": taken.Why})
+			"that number cannot be chosen; choose one of the numbers offered to you (GET this link again for the current list) and activate again")
 	case errors.Is(err, store.ErrNoNumberToKeep):
 		return errorf(http.StatusUnprocessableEntity, "number_required",
 			`no number is reserved for you: choose one of the available numbers and send {"number": "+1..."}`)

@@ -85,14 +85,15 @@ func (s *Server) activatePagePOST(w http.ResponseWriter, r *http.Request) {
 		s.renderActivate(w, r, v)
 		return
 	}
-	var taken *store.NumberUnavailableError
-	if errors.As(err, &taken) || errors.Is(err, store.ErrNoNumberToKeep) {
-		// The number went to someone else meanwhile: the form again, with a fresh list.
+	notOffered := errors.Is(err, store.ErrNumberNotOffered)
+	if notOffered || errors.Is(err, store.ErrNoNumberToKeep) {
+		// The number is not on the list offered now (taken meanwhile, or never offered), or
+		// the reserved one is gone: the form again, with a fresh list.
 		if fresh, ferr := s.store.Activation(r.Context(), hash); ferr == nil {
 			v := formView(fresh)
 			v.Status, v.ErrorTitle, v.Error = http.StatusConflict, v.T.ProblemTitle, v.T.NoNumbers
-			if taken != nil {
-				v.Error = fmt.Sprintf(v.T.Taken, taken.Number)
+			if notOffered {
+				v.Error = v.T.NotOffered
 			}
 			s.renderActivate(w, r, v)
 			return

@@ -13,7 +13,7 @@ type activationText struct {
 	Lang, Title, Hello, HelloName, Organization, Account, NumberLegend, Reserved, Choose string
 	NoNumbers, Activate, DoneTitle, DoneNumber, GoneTitle, Used, Replaced, Failed        string
 	NotFoundTitle, NotFound, TooManyTitle, TooMany, ProblemTitle, ValidUntil, Retry      string
-	Taken, FormTooLarge, FormUnreadable, expired                                         string
+	NotOffered, FormTooLarge, FormUnreadable, expired                                    string
 }
 
 // Expired says when the link expired.
@@ -21,8 +21,7 @@ func (t activationText) Expired(date string) string { return fmt.Sprintf(t.expir
 
 var activationTexts = map[string]activationText{
 	"en": {
-		Taken: "The number %s has just been taken by someone else. Please choose another one.",
-		Lang:  "en", Title: "Activate your MultiLine account", Hello: "Hello,", HelloName: "Hello %s,",
+		Lang: "en", Title: "Activate your MultiLine account", Hello: "Hello,", HelloName: "Hello %s,",
 		Organization: "Organization", Account: "Account", NumberLegend: "Your MultiLine number",
 		Reserved: "reserved for you", Choose: "Or choose another number:",
 		NoNumbers: "No number is available for you right now. Ask your administrator to add numbers, then open this link again.",
@@ -36,12 +35,12 @@ var activationTexts = map[string]activationText{
 		TooManyTitle: "Too many attempts", TooMany: "Too many links that do not exist were tried from your network. Wait a few minutes, then open the link from your email again.",
 		ProblemTitle: "Your account could not be activated", ValidUntil: "This link is valid until %s.",
 		Retry:          "Something went wrong on our side. Please try again in a moment.",
+		NotOffered:     "The number you chose is no longer available to you. Please choose one of the numbers below.",
 		FormTooLarge:   "The form you sent was too large to be read, so nothing was changed. Open the link from your invitation email again and choose your number.",
 		FormUnreadable: "The form you sent could not be read, so nothing was changed. Open the link from your invitation email again and choose your number.",
 	},
 	"it": {
-		Taken: "Il numero %s è appena stato assegnato a un'altra persona. La preghiamo di sceglierne un altro.",
-		Lang:  "it", Title: "Attivi il Suo account MultiLine", Hello: "Gentile utente,", HelloName: "Gentile %s,",
+		Lang: "it", Title: "Attivi il Suo account MultiLine", Hello: "Gentile utente,", HelloName: "Gentile %s,",
 		Organization: "Organizzazione", Account: "Account", NumberLegend: "Il Suo numero MultiLine",
 		Reserved: "riservato per Lei", Choose: "Oppure scelga un altro numero:",
 		NoNumbers: "Al momento non ci sono numeri disponibili per Lei. Chieda al Suo amministratore di aggiungerne, poi apra di nuovo questo link.",
@@ -55,12 +54,12 @@ var activationTexts = map[string]activationText{
 		TooManyTitle: "Troppi tentativi", TooMany: "Dalla Sua rete sono stati provati troppi link inesistenti. Attenda qualche minuto, poi apra di nuovo il link contenuto nella Sua email.",
 		ProblemTitle: "Non è stato possibile attivare il Suo account", ValidUntil: "Il link è valido fino al giorno %s.",
 		Retry:          "Si è verificato un problema da parte nostra. La preghiamo di riprovare tra qualche istante.",
+		NotOffered:     "Il numero scelto non è più disponibile per Lei. La preghiamo di scegliere uno dei numeri qui sotto.",
 		FormTooLarge:   "Il modulo inviato era troppo grande per essere letto, quindi non è stato modificato nulla. Apra di nuovo il link contenuto nell'email di invito e scelga il Suo numero.",
 		FormUnreadable: "Non è stato possibile leggere il modulo inviato, quindi non è stato modificato nulla. Apra di nuovo il link contenuto nell'email di invito e scelga il Suo numero.",
 	},
 	"de": {
-		Taken: "Die Nummer %s wurde gerade an jemand anderen vergeben. Bitte wählen Sie eine andere.",
-		Lang:  "de", Title: "Ihr MultiLine-Konto aktivieren", Hello: "Guten Tag,", HelloName: "Guten Tag %s,",
+		Lang: "de", Title: "Ihr MultiLine-Konto aktivieren", Hello: "Guten Tag,", HelloName: "Guten Tag %s,",
 		Organization: "Organisation", Account: "Konto", NumberLegend: "Ihre MultiLine-Nummer",
 		Reserved: "für Sie reserviert", Choose: "Oder wählen Sie eine andere Nummer:",
 		NoNumbers: "Derzeit ist keine Nummer für Sie verfügbar. Bitten Sie Ihren Administrator, Nummern hinzuzufügen, und öffnen Sie diesen Link dann erneut.",
@@ -74,12 +73,12 @@ var activationTexts = map[string]activationText{
 		TooManyTitle: "Zu viele Versuche", TooMany: "Aus Ihrem Netzwerk wurden zu viele nicht existierende Links aufgerufen. Warten Sie einige Minuten und öffnen Sie dann den Link aus Ihrer E-Mail erneut.",
 		ProblemTitle: "Ihr Konto konnte nicht aktiviert werden", ValidUntil: "Dieser Link ist gültig bis zum %s.",
 		Retry:          "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich noch einmal.",
+		NotOffered:     "Die gewählte Nummer steht Ihnen nicht mehr zur Verfügung. Bitte wählen Sie eine der Nummern unten.",
 		FormTooLarge:   "Das gesendete Formular war zu groß, um gelesen zu werden; es wurde nichts geändert. Öffnen Sie den Link aus Ihrer Einladungs-E-Mail erneut und wählen Sie Ihre Nummer.",
 		FormUnreadable: "Das gesendete Formular konnte nicht gelesen werden; es wurde nichts geändert. Öffnen Sie den Link aus Ihrer Einladungs-E-Mail erneut und wählen Sie Ihre Nummer.",
 	},
 	"fr": {
-		Taken: "Le numéro %s vient d'être attribué à quelqu'un d'autre. Veuillez en choisir un autre.",
-		Lang:  "fr", Title: "Activez votre compte MultiLine", Hello: "Bonjour,", HelloName: "Bonjour %s,",
+		Lang: "fr", Title: "Activez votre compte MultiLine", Hello: "Bonjour,", HelloName: "Bonjour %s,",
 		Organization: "Organisation", Account: "Compte", NumberLegend: "Votre numéro MultiLine",
 		Reserved: "réservé pour vous", Choose: "Ou choisissez un autre numéro :",
 		NoNumbers: "Aucun numéro n'est disponible pour vous pour le moment. Demandez à votre administrateur d'en ajouter, puis ouvrez de nouveau ce lien.",
@@ -93,12 +92,12 @@ var activationTexts = map[string]activationText{
 		TooManyTitle: "Trop de tentatives", TooMany: "Trop de liens inexistants ont été essayés depuis votre réseau. Patientez quelques minutes, puis ouvrez de nouveau le lien de votre e-mail.",
 		ProblemTitle: "Votre compte n'a pas pu être activé", ValidUntil: "Ce lien est valable jusqu'au %s.",
 		Retry:          "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+		NotOffered:     "Le numéro choisi n'est plus disponible pour vous. Veuillez choisir l'un des numéros ci-dessous.",
 		FormTooLarge:   "Le formulaire envoyé était trop volumineux pour être lu ; rien n'a été modifié. Ouvrez de nouveau le lien de votre e-mail d'invitation et choisissez votre numéro.",
 		FormUnreadable: "Le formulaire envoyé n'a pas pu être lu ; rien n'a été modifié. Ouvrez de nouveau le lien de votre e-mail d'invitation et choisissez votre numéro.",
 	},
 	"es": {
-		Taken: "El número %s se acaba de asignar a otra persona. Por favor, elija otro.",
-		Lang:  "es", Title: "Active su cuenta de MultiLine", Hello: "Hola:", HelloName: "Hola, %s:",
+		Lang: "es", Title: "Active su cuenta de MultiLine", Hello: "Hola:", HelloName: "Hola, %s:",
 		Organization: "Organización", Account: "Cuenta", NumberLegend: "Su número de MultiLine",
 		Reserved: "reservado para usted", Choose: "O elija otro número:",
 		NoNumbers: "Ahora mismo no hay ningún número disponible para usted. Pida a su administrador que añada números y vuelva a abrir este enlace.",
@@ -112,6 +111,7 @@ var activationTexts = map[string]activationText{
 		TooManyTitle: "Demasiados intentos", TooMany: "Se han probado demasiados enlaces inexistentes desde su red. Espere unos minutos y vuelva a abrir el enlace de su correo.",
 		ProblemTitle: "No se ha podido activar su cuenta", ValidUntil: "El enlace es válido hasta el %s.",
 		Retry:          "Algo ha fallado por nuestra parte. Vuelva a intentarlo en unos instantes.",
+		NotOffered:     "El número elegido ya no está disponible para usted. Por favor, elija uno de los números siguientes.",
 		FormTooLarge:   "El formulario enviado era demasiado grande para leerlo, así que no se ha cambiado nada. Vuelva a abrir el enlace del correo de invitación y elija su número.",
 		FormUnreadable: "No se ha podido leer el formulario enviado, así que no se ha cambiado nada. Vuelva a abrir el enlace del correo de invitación y elija su número.",
 	},

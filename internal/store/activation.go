@@ -55,14 +55,10 @@ type InvitationGoneError struct {
 
 func (e *InvitationGoneError) Error() string { return "invitation " + e.Why }
 
-// NumberUnavailableError refuses a number an invited person picked that is not Available in
-// their organization.
-type NumberUnavailableError struct {
-	Number string
-	Why    string // e.g. "is reserved, not Available"
-}
-
-func (e *NumberUnavailableError) Error() string { return "number " + e.Number + " " + e.Why }
+// ErrNumberNotOffered refuses a number an invited person picked that is not on the short list
+// offered to them now. It gives no reason on purpose: whether the number is reserved,
+// assigned, in another organization or unknown is not theirs to learn.
+var ErrNumberNotOffered = errors.New("number is not on the short list offered for this account")
 
 // ErrNoNumberToKeep means the person asked to keep their number but none is reserved for them.
 var ErrNoNumberToKeep = errors.New("no number is reserved for this account")
@@ -124,9 +120,11 @@ func (a Activation) usable(hash []byte) error {
 
 // Activate activates the account invited with the token that hashes to hash, in one
 // transaction: with number "" (or the reserved one) it keeps the reserved number, otherwise it
-// releases that (back to Available) and takes number, which must be Available in the account's
-// organization. The number becomes Assigned, the account active and the invitation used.
-// Errors: ErrNotFound, *InvitationGoneError, *NumberUnavailableError, ErrNoNumberToKeep.
+// releases that (back to Available) and takes number, which must be on the short list that
+// Activation offers: among the first shortListSize Available numbers of the account's
+// organization, in the order shown. The number becomes Assigned, the account active and the
+// invitation used. Errors: ErrNotFound, *InvitationGoneError, ErrNumberNotOffered,
+// ErrNoNumberToKeep.
 func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activation, error) {
 	var a Activation
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -150,6 +148,15 @@ func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activ
 				return fmt.Errorf("assign number: %w", mapErr(err))
 			}
 		default:
+			// Checked before the reserved number is released, which would put it on the list.
+			var offered bool
+			const qo = `SELECT EXISTS (SELECT 1 FROM (` + shortListQuery + `) l WHERE l.e164 = $3)`
+			if err := tx.GetContext(ctx, &offered, qo, a.Account.OrganizationID, shortListSize, number); err != nil {
+				return fmt.Errorf("check short list: %w", mapErr(err))
+			}
+			if !offered {
+				return ErrNumberNotOffered
+			}
 			if current != "" {
 				// Released first: an account holds one number at a time.
 				const q = `UPDATE numbers SET state = 'available', account_id = NULL, updated_at = now()
@@ -165,15 +172,7 @@ func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activ
 				return fmt.Errorf("assign number: %w", mapErr(err))
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				why, err := numberAvailability(ctx, tx, a.Account.OrganizationID, []string{number})
-				if err != nil {
-					return err
-				}
-				reason := why[number]
-				if reason == "" {
-					reason = "was just taken by someone else"
-				}
-				return &NumberUnavailableError{Number: number, Why: reason}
+				return ErrNumberNotOffered // taken by someone else since the check
 			}
 		}
 		const qa = `UPDATE accounts SET status = 'active', activated_at = now() WHERE id = $1`
@@ -198,12 +197,15 @@ func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activ
 	return a, nil
 }
 
+// shortListQuery lists up to $2 Available numbers of organization $1, in the order an invited
+// person sees them; Activate checks a pick against the same query.
+const shortListQuery = `SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
+		ORDER BY e164 LIMIT $2`
+
 // AvailableNumbers lists up to limit Available numbers of organization orgID.
 func (s *Store) AvailableNumbers(ctx context.Context, orgID string, limit int) ([]string, error) {
-	const q = `SELECT e164 FROM numbers WHERE organization_id = $1 AND state = 'available'
-		ORDER BY e164 LIMIT $2`
 	out := []string{}
-	if err := s.db.SelectContext(ctx, &out, q, orgID, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &out, shortListQuery, orgID, limit); err != nil {
 		return nil, fmt.Errorf("list available numbers: %w", mapErr(err))
 	}
 	return out, nil
