@@ -145,3 +145,22 @@ func lineList(lines []int) string {
 	}
 	return b.String()
 }
+
+// maxQuoted is how many characters of a value a message quotes. A cell can hold megabytes
+// (a whole file pasted into a name); a message that repeated it would be as large, in the
+// dry run's answer and in every stored reason.
+const maxQuoted = 100
+
+// quote quotes s for a message like strconv.Quote, keeping at most maxQuoted characters and
+// marking a cut with an ellipsis inside the quotes: "Aaaa…".
+func quote(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxQuoted {
+			q := strconv.Quote(s[:i])
+			return q[:len(q)-1] + "…\""
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}

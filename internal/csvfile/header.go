@@ -177,10 +177,10 @@ func oneCellHeader(rec []string) *FileError {
 		return nil
 	}
 	return &FileError{Code: "missing_columns",
-		Message: fmt.Sprintf("the whole header is in one cell (%q): the columns were not split. "+
+		Message: fmt.Sprintf("the whole header is in one cell (%s): the columns were not split. "+
 			"In your spreadsheet, import the file choosing the right delimiter (Data > From Text/CSV), "+
-			"then save it as CSV", only),
-		Details: []string{"header: " + only}}
+			"then save it as CSV", quote(only)),
+		Details: []string{"header: " + quote(only)}}
 }
 
 // headerError builds one FileError for every header problem. The code is the
@@ -262,7 +262,7 @@ func mandatoryNames() []string {
 func quoteList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
+		q[i] = quote(n)
 	}
 	switch len(q) {
 	case 0:

@@ -2,7 +2,6 @@ package csvfile
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -46,7 +45,7 @@ func (c *rowCheck) fail(col int, value, problem string) {
 		sep = ""
 	}
 	c.row.Errors = append(c.row.Errors, FieldError{Line: c.row.Line, Column: allColumns[col], Value: value,
-		Message: strconv.Quote(value) + sep + problem})
+		Message: quote(value) + sep + problem})
 }
 
 // required reports whether col has a value, recording an error when it has
@@ -147,8 +146,8 @@ func (v *validator) row(rec []string, line int) Row {
 	}
 	if s := c.cell(colRestrict); s != "" && !v.h.restrictIgnored {
 		if socialKnown && !row.SocialMessaging {
-			row.Notices = append(row.Notices, fmt.Sprintf("%s %q ignored: it applies only when %s is Yes",
-				ColRestrictIncomingSocialMessaging, s, ColSocialMessaging))
+			row.Notices = append(row.Notices, fmt.Sprintf("%s %s ignored: it applies only when %s is Yes",
+				ColRestrictIncomingSocialMessaging, quote(s), ColSocialMessaging))
 			v.restrictOnNoRows = append(v.restrictOnNoRows, line)
 		} else if b, ok := trueFalse(s); ok {
 			row.RestrictIncomingSocialMessaging = b
@@ -189,8 +188,8 @@ func (c *rowCheck) shape() bool {
 	}
 	for i := 0; i < len(c.rec) && i < h.namedWidth; i++ {
 		if c.rec[i] != "" && !h.named[i] {
-			c.recordError(c.rec[i], fmt.Sprintf("has the value %q in column %d, which has no header; remove it or add the column's name",
-				c.rec[i], i+1))
+			c.recordError(c.rec[i], fmt.Sprintf("has the value %s in column %d, which has no header; remove it or add the column's name",
+				quote(c.rec[i]), i+1))
 		}
 	}
 	if len(c.rec) < h.width {

@@ -15,9 +15,9 @@ type unknownColumn struct {
 // message names the unknown column and suggests the closest known one.
 func (u unknownColumn) message() string {
 	if u.suggestion != "" {
-		return fmt.Sprintf("unknown column %q: did you mean %q?", u.cell, u.suggestion)
+		return fmt.Sprintf("unknown column %s: did you mean %q?", quote(u.cell), u.suggestion)
 	}
-	return fmt.Sprintf("unknown column %q", u.cell)
+	return "unknown column " + quote(u.cell)
 }
 
 // aliases are names people give columns, for suggestions only: a file

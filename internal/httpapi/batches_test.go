@@ -174,3 +174,32 @@ func TestTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeValueGivesShortReasons uploads a 4 MB firstname: the dry run's answer and the
+// stored reason quote only the start of it.
+func TestHugeValueGivesShortReasons(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 3)
+	huge := strings.Repeat("A", 4<<20)
+	file := []byte(csvHeader + huge + ",Rossi,anna@acme.test,No,,auto,on\r\n")
+
+	dry := s.Upload(s.RootToken, org, group, file, map[string]string{"dry_run": "true"})
+	if dry.Status != http.StatusOK || !strings.Contains(string(dry.Body), `is 4194304 characters long`) {
+		t.Fatalf("dry run: got %d %.300s, want 200 with the firstname's length", dry.Status, dry.Body)
+	}
+	if len(dry.Body) > 2000 {
+		t.Errorf("dry run answer: got %d bytes, want at most 2000: %.300s…", len(dry.Body), dry.Body)
+	}
+
+	if got := s.Upload(s.RootToken, org, group, file, nil); got.Status != http.StatusAccepted {
+		t.Fatalf("upload: got %d %.300s, want 202", got.Status, got.Body)
+	}
+	var reason string
+	if err := s.DB.Get(&reason, `SELECT reason FROM batch_rows WHERE line = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if len(reason) > 300 || !strings.HasPrefix(reason, `row 2, firstname: "AAAA`) || !strings.Contains(reason, `…" is 4194304 characters long`) {
+		t.Errorf("stored reason: got %d bytes %.300q…, want the start of the name cut with an ellipsis", len(reason), reason)
+	}
+}
