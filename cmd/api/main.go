@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -103,14 +102,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
 		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return aclient.Ping() }},
 	)
-	srv := &http.Server{
-		Addr:              cfg.APIAddr,
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := config.HTTPServer(cfg.APIAddr, api.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info().Str("addr", cfg.APIAddr).Msg("api listening")

@@ -4,6 +4,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -138,6 +139,22 @@ func isLocal(raw string) bool {
 	default:
 		ip := net.ParseIP(h)
 		return ip != nil && ip.IsLoopback()
+	}
+}
+
+// HTTPServer returns the server the api and the worker listen on addr with. Every phase of
+// a connection has a deadline, so a client that sends or reads slowly cannot hold a
+// connection and its goroutine for good: 10 s for the headers; two minutes for the whole
+// request (an upload of MAX_UPLOAD_BYTES on a slow line), for writing the answer, and for
+// an idle keep-alive connection.
+func HTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
 	}
 }
 
