@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -66,13 +65,18 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					s.writeError(sw, r, errorf(http.StatusInternalServerError, "internal_error", "something went wrong on our side (request id %s)", id))
 				}
 			}
+			// r.Pattern is one of the patterns of routes(), a fixed set; it is empty when the
+			// mux answered by itself (a redirect to the cleaned path).
 			route := r.Pattern
 			if route == "" {
 				route = "unmatched"
 			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http answers 200
+			}
 			elapsed := time.Since(start)
-			s.metrics.Requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-			s.metrics.RequestDuration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			s.metrics.ObserveRequest(route, r.Method, status, elapsed)
 			level := zerolog.InfoLevel
 			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
 				level = zerolog.DebugLevel
@@ -82,7 +86,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				ev = ev.Str("admin_id", info.admin.ID)
 			}
 			ev.Str("method", r.Method).Str("path", r.URL.Path).Str("route", route).
-				Int("status", sw.status).Int("bytes", sw.bytes).Dur("duration", elapsed).
+				Int("status", status).Int("bytes", sw.bytes).Dur("duration", elapsed).
 				Str("remote", r.RemoteAddr).Msg("request")
 		}()
 		next.ServeHTTP(sw, r)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -200,8 +201,7 @@ func exportedFamilies(t *testing.T) map[string]family {
 	apiReg := metrics.NewRegistry()
 	apiRec := &recorder{Registerer: apiReg}
 	api := metrics.NewAPI(apiRec)
-	api.Requests.WithLabelValues("GET /healthz", "GET", "200").Inc()
-	api.RequestDuration.WithLabelValues("GET /healthz", "GET").Observe(0.001)
+	api.ObserveRequest("GET /healthz", "GET", 200, time.Millisecond)
 	api.Uploads.WithLabelValues("accepted").Inc()
 	api.Enqueued.WithLabelValues("row").Inc()
 	api.EnqueueErrors.WithLabelValues("row").Inc()

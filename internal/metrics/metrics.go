@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,10 +26,11 @@ func Handler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
-// API holds the api process's metrics.
+// API holds the api process's metrics. Requests are counted through ObserveRequest, which
+// keeps their labels to a fixed set.
 type API struct {
-	Requests        *prometheus.CounterVec
-	RequestDuration *prometheus.HistogramVec
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
 	Uploads         *prometheus.CounterVec
 	UploadRows      prometheus.Histogram
 	Enqueued        *prometheus.CounterVec
@@ -38,11 +41,11 @@ type API struct {
 // NewAPI registers the api's metrics on reg.
 func NewAPI(reg prometheus.Registerer) *API {
 	m := &API{
-		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "http", Name: "requests_total",
 			Help: "HTTP requests by route pattern, method and status code.",
 		}, []string{"route", "method", "code"}),
-		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "http", Name: "request_duration_seconds",
 			Help:    "HTTP request latency by route pattern and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
@@ -69,6 +72,35 @@ func NewAPI(reg prometheus.Registerer) *API {
 			Help: "Requests that failed on a PostgreSQL error.",
 		}),
 	}
-	reg.MustRegister(m.Requests, m.RequestDuration, m.Uploads, m.UploadRows, m.Enqueued, m.EnqueueErrors, m.DBErrors)
+	reg.MustRegister(m.requests, m.requestDuration, m.Uploads, m.UploadRows, m.Enqueued, m.EnqueueErrors, m.DBErrors)
 	return m
+}
+
+// ObserveRequest counts one request and its latency. route must be a pattern of the API's
+// ServeMux (or a fixed word such as "unmatched"), never a raw path. The method and the code
+// come from the client or from code it can steer, and every distinct label value is a series
+// kept in memory for good: values outside a fixed set are counted as "other".
+func (m *API) ObserveRequest(route, method string, code int, elapsed time.Duration) {
+	method = methodLabel(method)
+	m.requests.WithLabelValues(route, method, codeLabel(code)).Inc()
+	m.requestDuration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+}
+
+// methodLabel is method when it is one of the methods of RFC 9110 and RFC 5789, "other" for
+// anything else a client may send ("XABC123", "get").
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// codeLabel is the status code in decimal when net/http knows it, "other" otherwise.
+func codeLabel(code int) string {
+	if http.StatusText(code) == "" {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
