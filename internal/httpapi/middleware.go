@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -85,12 +86,26 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if info.admin != nil {
 				ev = ev.Str("admin_id", info.admin.ID)
 			}
-			ev.Str("method", r.Method).Str("path", r.URL.Path).Str("route", route).
+			ev.Str("method", r.Method).Str("path", redactToken(r.URL.Path)).Str("route", route).
 				Int("status", status).Int("bytes", sw.bytes).Dur("duration", elapsed).
 				Str("remote", r.RemoteAddr).Msg("request")
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// redactToken returns path for the access log without its activation token: what follows
+// an "activate" or "activation" segment is the credential of the invited user's endpoints
+// (or a mistyped one), whichever route the path reached, and is logged as {token}.
+func redactToken(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if (strings.EqualFold(seg, "activate") || strings.EqualFold(seg, "activation")) &&
+			strings.Join(segs[i+1:], "") != "" {
+			return strings.Join(segs[:i+1], "/") + "/{token}"
+		}
+	}
+	return path
 }
 
 // limitBody caps every request body; uploads get the configured file limit plus room for

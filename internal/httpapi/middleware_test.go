@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/store"
+	"github.com/multiline/onboarding/internal/testenv"
+	"github.com/multiline/onboarding/internal/token"
 )
 
 // httpSeries returns the number of series of the API's request metrics in reg, and every
@@ -73,6 +77,58 @@ func TestRequestLabelsAreBounded(t *testing.T) {
 		if isMethod && method != http.MethodGet && method != http.MethodPost && method != "other" ||
 			strings.Contains(v, "qqq") || strings.Contains(v, "XABC") || strings.Contains(v, "YYYY") {
 			t.Errorf("label %s comes from the request, not from a fixed set", v)
+		}
+	}
+}
+
+// TestAccessLogRedactsActivationTokens captures the access log of requests to the activation
+// endpoints, and of mistyped paths around them, and checks that no token appears in it.
+func TestAccessLogRedactsActivationTokens(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.DB(t)
+	var logs bytes.Buffer
+	log := zerolog.New(&logs).Level(zerolog.InfoLevel)
+	h := httpapi.New(httpapi.Config{MaxUploadBytes: 1 << 20}, store.New(db), nil, metrics.NewRegistry(), log).Handler()
+
+	requests := []struct {
+		method, path string // %s is the token
+		body         string
+		wantPath     string // the path the log must show, "" not to check
+	}{
+		{"GET", "/activate/%s", "", "/activate/{token}"},
+		{"POST", "/activate/%s", "number=%2B15550000001", "/activate/{token}"},
+		{"GET", "/v1/activation/%s", "", "/v1/activation/{token}"},
+		{"POST", "/v1/activation/%s", `{"number":"+15550000001"}`, "/v1/activation/{token}"},
+		{"GET", "/v1/activation/%s/", "", "/v1/activation/{token}"},
+		{"GET", "/activate/%s/extra", "", "/activate/{token}"},
+		{"PUT", "/Activate/%s", "", "/Activate/{token}"},
+		{"GET", "//activate/%s", "", ""},
+		{"GET", "/v1/../activate/%s", "", ""},
+	}
+	var tokens []string
+	for _, rq := range requests {
+		tok, _ := token.New("")
+		tokens = append(tokens, tok)
+		req := httptest.NewRequest(rq.method, fmt.Sprintf(rq.path, tok), strings.NewReader(rq.body))
+		switch {
+		case strings.HasPrefix(rq.body, "{"):
+			req.Header.Set("Content-Type", "application/json")
+		case rq.body != "":
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		before := logs.Len()
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		line := logs.String()[before:]
+		if !strings.Contains(line, `"message":"request"`) {
+			t.Errorf("%s %s: no access log line: %q", rq.method, rq.path, line)
+		}
+		if rq.wantPath != "" && !strings.Contains(line, `"path":"`+rq.wantPath+`"`) {
+			t.Errorf("%s %s: log %q, want path %s", rq.method, rq.path, line, rq.wantPath)
+		}
+	}
+	for i, tok := range tokens {
+		if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), tok[:16]) {
+			t.Errorf("%s %s: the token is in the log:\n%s", requests[i].method, requests[i].path, logs.String())
 		}
 	}
 }
