@@ -147,27 +147,28 @@ func (s *Server) readUpload(r *http.Request) (upload, error) {
 			break
 		}
 		if err != nil {
-			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
-				return up, err
+			if isMaxBytes(err) {
+				return up, s.uploadTooLarge()
 			}
 			return up, errorf(http.StatusBadRequest, "bad_multipart", "the multipart body is malformed: %v", err)
 		}
+		limit := int64(maxFieldBytes)
 		if part.FormName() == "file" {
-			if up.data, err = readLimited(part, s.cfg.MaxUploadBytes); err != nil {
-				return up, err
-			}
-			up.filename = filepath.Base(part.FileName())
+			limit = s.cfg.MaxUploadBytes
+		}
+		v, err := readPart(part, limit)
+		if isMaxBytes(err) {
+			return up, s.uploadTooLarge()
+		} else if err != nil {
+			return up, err
+		}
+		if part.FormName() == "file" {
+			up.data, up.filename, seenFile = v, filepath.Base(part.FileName()), true
 			if !storableText(up.filename) {
 				return up, errorf(http.StatusUnprocessableEntity, "invalid_text",
 					"the file name holds a NUL byte or bytes that are not UTF-8, which cannot be stored; rename the file and upload it again")
 			}
-			seenFile = true
 			continue
-		}
-		v, err := readLimited(part, 4096)
-		if err != nil {
-			return up, err
 		}
 		if !storableText(string(v)) {
 			return up, errorf(http.StatusUnprocessableEntity, "invalid_text",
@@ -192,19 +193,42 @@ func (s *Server) readUpload(r *http.Request) (upload, error) {
 	return up, nil
 }
 
-func readLimited(p *multipart.Part, limit int64) ([]byte, error) {
+// readPart reads one part of an upload up to limit bytes. A part over its limit is a 413
+// naming it; the whole body's cap (see limitBody) surfaces as the *http.MaxBytesError.
+func readPart(p *multipart.Part, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(p, limit+1))
-	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return nil, err
-		}
+	if isMaxBytes(err) {
+		return nil, err
+	} else if err != nil {
 		return nil, errorf(http.StatusBadRequest, "bad_multipart", "the upload was cut short: %v", err)
 	}
-	if int64(len(b)) > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
+	if int64(len(b)) <= limit {
+		return b, nil
 	}
-	return b, nil
+	switch name := p.FormName(); name {
+	case "file":
+		e := tooLarge("the file", limit)
+		e.Message += "; split it into several files or remove unused columns"
+		return nil, e
+	case "permission_group", "invite", "dry_run":
+		return nil, tooLarge(fmt.Sprintf("the form field %q", name), limit)
+	default: // a field the API does not read: its name is the client's text, of any length
+		return nil, tooLarge("a form field", limit)
+	}
+}
+
+// uploadTooLarge is the 413 of an upload whose body passed limitBody's cap before any one
+// part passed its own: many or large form fields beside the file.
+func (s *Server) uploadTooLarge() *Error {
+	e := tooLarge("the upload", s.cfg.MaxUploadBytes+uploadOverhead)
+	e.Message += fmt.Sprintf(" (%s for the file, %s for the other form fields and the multipart framing)",
+		humanBytes(s.cfg.MaxUploadBytes), humanBytes(uploadOverhead))
+	return e
+}
+
+func isMaxBytes(err error) bool {
+	var maxErr *http.MaxBytesError
+	return errors.As(err, &maxErr)
 }
 
 func formBool(fields map[string]string, name string) (bool, error) {
@@ -314,8 +338,7 @@ func errorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	if isMaxBytes(err) {
 		return "too_large"
 	}
 	return "error"

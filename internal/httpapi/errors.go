@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -57,8 +58,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &apiErr):
 	case errors.As(err, &maxErr):
-		apiErr = errorf(http.StatusRequestEntityTooLarge, "too_large",
-			"the request body is larger than the limit of %s; split the file or remove unused columns", humanBytes(maxErr.Limit))
+		apiErr = tooLarge("the request body", maxErr.Limit)
 	case errors.Is(err, store.ErrNotFound):
 		apiErr = errorf(http.StatusNotFound, "not_found", "nothing with that id exists")
 	case errors.Is(err, store.ErrConflict):
@@ -96,7 +96,9 @@ func decodeJSON(r *http.Request, v any) error {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		return err
+		// Both: the 413 that names the JSON body, and the cause, for callers with a limit of
+		// their own to say more (see postActivation).
+		return errors.Join(tooLarge("the JSON body", maxErr.Limit), err)
 	case err != nil:
 		return errorf(http.StatusBadRequest, "invalid_json", "the body could not be read: %v", err)
 	}
@@ -128,13 +130,26 @@ func decodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// tooLarge is the 413 for what (the file, the form field "invite", the JSON body) when it
+// is over limit bytes.
+func tooLarge(what string, limit int64) *Error {
+	return errorf(http.StatusRequestEntityTooLarge, "too_large", "%s is larger than the limit of %s", what, humanBytes(limit)).
+		with(map[string]int64{"limit_bytes": limit})
+}
+
+// humanBytes writes n in the largest binary unit it reaches: "5 MiB", "5.1 MiB", "4 KiB".
 func humanBytes(n int64) string {
+	unit := func(v float64, name string) string {
+		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + " " + name
+	}
 	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return unit(float64(n)/(1<<20), "MiB")
 	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+		return unit(float64(n)/(1<<10), "KiB")
+	case n == 1:
+		return "1 byte"
 	default:
-		return fmt.Sprintf("%d bytes", n)
+		return strconv.FormatInt(n, 10) + " bytes"
 	}
 }

@@ -108,15 +108,43 @@ func redactToken(path string) string {
 	return path
 }
 
-// limitBody caps every request body; uploads get the configured file limit plus room for
-// the multipart framing, everything else 1 MiB.
+// Body limits: limitBody applies the first two before any handler reads a body, readUpload
+// the third; each 413 names what passed its limit.
+const (
+	maxBodyBytes   = 1 << 20  // any body but an upload's
+	uploadOverhead = 64 << 10 // an upload's other form fields and multipart framing, beyond the file
+	maxFieldBytes  = 4 << 10  // one form field of an upload, other than the file
+)
+
+// limitBody refuses a body with a Content-Encoding and caps every other; uploads get the
+// configured file limit plus uploadOverhead, everything else maxBodyBytes. Nothing here
+// decodes gzip or deflate, so an encoded body would reach the parsers as binary (an upload
+// would be refused as "not text", which misleads), and decoding one would let a small body
+// expand past every limit.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(1 << 20)
+		if contentEncoded(r) {
+			s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "compressed_body",
+				"compressed uploads are not supported: send the body uncompressed, without a Content-Encoding header"))
+			return
+		}
+		limit := int64(maxBodyBytes)
 		if r.Method == http.MethodPost && isUploadPath(r.URL.Path) {
-			limit = s.cfg.MaxUploadBytes + 64<<10
+			limit = s.cfg.MaxUploadBytes + uploadOverhead
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// contentEncoded reports whether r declares a Content-Encoding other than identity.
+func contentEncoded(r *http.Request) bool {
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
 }
