@@ -14,13 +14,18 @@ import (
 )
 
 // The queue UI is asynqmon under /admin/queues/, for operators: admins with the
-// administrators privilege. A script sends its token as Authorization: Bearer; a browser
-// cannot for page loads, so POST /admin/login checks the token once and keeps it in a
-// cookie that only the browser's requests to /admin send back (HttpOnly, SameSite=Strict,
-// Secure behind https, one hour). Every request is authenticated again from that token, so
-// revoking the admin ends the session at once. Unsafe cross-origin requests are refused
-// (net/http's CrossOriginProtection), which with SameSite=Strict keeps other sites from
-// driving the UI's pause, delete and run buttons through the cookie.
+// administrators privilege whose scope is every organization. The queues are shared by
+// every organization (one rows queue for all batches), so whoever pauses a queue, deletes
+// its tasks or reads their payloads acts on every organization; an admin scoped to some of
+// them gets 403, on the page and on every call of its API.
+//
+// A script sends its token as Authorization: Bearer; a browser cannot for page loads, so
+// POST /admin/login checks the token once and keeps it in a cookie that only the browser's
+// requests to /admin send back (HttpOnly, SameSite=Strict, Secure behind https, one hour).
+// Every request is authenticated again from that token, so revoking the admin ends the
+// session at once. Unsafe cross-origin requests are refused (net/http's
+// CrossOriginProtection), which with SameSite=Strict keeps other sites from driving the
+// UI's pause, delete and run buttons through the cookie.
 
 const (
 	queueUIRoot     = "/admin/queues"
@@ -42,7 +47,7 @@ func NewQueueUI(opt asynq.RedisConnOpt) *QueueUI {
 // Close closes the queue UI's Redis connections.
 func (q *QueueUI) Close() error { return q.h.Close() }
 
-// queueUI serves asynqmon to administrators.
+// queueUI serves asynqmon to administrators of every organization.
 func (s *Server) queueUI() http.Handler {
 	return s.adminOnly(func(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.QueueUI == nil {
@@ -50,14 +55,14 @@ func (s *Server) queueUI() http.Handler {
 		}
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("Cache-Control", "no-store")
-		s.cfg.QueueUI.h.ServeHTTP(w, r)
+		s.serveAsynqmon(w, r)
 		return nil
 	})
 }
 
-// adminOnly runs h for an admin with the administrators privilege, authenticated by the
-// bearer header or, failing that, the cookie of POST /admin/login. A browser that is not
-// signed in gets the sign-in form with the 401.
+// adminOnly runs h for an admin with the administrators privilege and every organization
+// in scope, authenticated by the bearer header or, failing that, the cookie of POST
+// /admin/login. A browser that is not signed in gets the sign-in form with the 401.
 func (s *Server) adminOnly(h handlerFunc) http.Handler {
 	return sameOrigin(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		if r.Header.Get("Authorization") == "" {
@@ -88,7 +93,8 @@ func sameOrigin(h http.Handler) http.Handler {
 	return http.NewCrossOriginProtection().Handler(h)
 }
 
-// adminWithPrivilege authenticates r's bearer token and requires administrators.
+// adminWithPrivilege authenticates r's bearer token and requires administrators over every
+// organization.
 func (s *Server) adminWithPrivilege(r *http.Request) (store.Admin, error) {
 	admin, err := s.authenticate(r)
 	if err != nil {
@@ -98,6 +104,10 @@ func (s *Server) adminWithPrivilege(r *http.Request) (store.Admin, error) {
 		return admin, errorf(http.StatusForbidden, "missing_privilege",
 			"your role lacks the administrators privilege needed for the queue UI; ask an administrator to add it")
 	}
+	if !admin.AllOrganizations {
+		return admin, errorf(http.StatusForbidden, "out_of_scope",
+			"the queue UI acts on the queues of every organization, and your scope is some of them; it is for admins of every organization")
+	}
 	return admin, nil
 }
 
@@ -106,8 +116,8 @@ func (s *Server) adminLoginGET(w http.ResponseWriter, r *http.Request) {
 	s.renderLogin(w, http.StatusOK, "")
 }
 
-// adminLoginPOST checks the form's token and, for an administrator, sets the cookie and
-// goes to the queue UI.
+// adminLoginPOST checks the form's token and, for an administrator of every organization,
+// sets the cookie and goes to the queue UI.
 func (s *Server) adminLoginPOST(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimSpace(r.PostFormValue("token"))
 	check := r.Clone(r.Context())
@@ -168,8 +178,8 @@ button { font: inherit; padding: .5rem; }
 <body>
 <main>
 <h1>Queue UI</h1>
-<p>Sign in with an admin token that has the administrators privilege. The token is kept in a
-cookie for this browser for one hour.</p>
+<p>Sign in with an admin token that has the administrators privilege over every
+organization. The token is kept in a cookie for this browser for one hour.</p>
 {{if .}}<p class="error" role="alert">{{.}}</p>{{end}}
 <form method="post" action="/admin/login">
 <label for="token">Admin token</label>
