@@ -179,6 +179,7 @@ func TestResendSendsOncePerAccountAndReplacesTheLink(t *testing.T) {
 		t.Fatalf("c holds a number before the resend: %v", *accts["c@acme.test"].MultilineNumber)
 	}
 
+	s.AgeInvitations(store.ResendCooldownPeriod, a, bb) // invited a minute ago: out of the resend cooldown
 	missing := "00000000-0000-0000-0000-000000000000"
 	res := resend(t, s, org, a, bb, c, a, missing, "not-an-id")
 	for _, id := range []string{a, bb, c} {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/multiline/onboarding/internal/smtptest"
 	"github.com/multiline/onboarding/internal/store"
 )
@@ -80,4 +82,33 @@ func (s *Stack) NumberState(e164 string) string {
 		return row.State
 	}
 	return fmt.Sprintf("%s:%s", row.State, *row.Account)
+}
+
+// AgeInvitations moves the creation time of the invitations of accountIDs back by d, as if
+// they had been created d earlier: the resend cooldown counts from it.
+func (s *Stack) AgeInvitations(d time.Duration, accountIDs ...string) {
+	s.t.Helper()
+	const q = `UPDATE invitations SET created_at = created_at - $1 * interval '1 microsecond'
+		WHERE account_id = ANY($2::uuid[])`
+	if _, err := s.DB.Exec(q, d.Microseconds(), pq.Array(accountIDs)); err != nil {
+		s.t.Fatalf("age invitations: %v", err)
+	}
+}
+
+// WaitInvitationRecorded waits until the invitation is no longer pending (its email was sent
+// or failed and the worker recorded it) and returns its state.
+func (s *Stack) WaitInvitationRecorded(id string, timeout time.Duration) string {
+	s.t.Helper()
+	var state string
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		if err := s.DB.Get(&state, `SELECT state FROM invitations WHERE id = $1`, id); err != nil {
+			s.t.Fatalf("invitation %s: %v", id, err)
+		}
+		if state != "pending" {
+			return state
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("invitation %s still pending after %s", id, timeout)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,7 +23,13 @@ const (
 	ResendPhone      = "phone_account"  // invitations go by email; the account is a phone number
 	ResendNoNumber   = "no_number"      // the account holds no number and the pool is empty
 	ResendInProgress = "in_progress"    // an invitation to it is being sent right now
+	ResendCooldown   = "cooldown"       // it was invited less than ResendCooldownPeriod ago
 )
+
+// ResendCooldownPeriod is how long after an account's last invitation was created a resend
+// leaves it alone, so that pressing Resend again and again does not fill one person's inbox.
+// Invitations whose email failed do not count: nobody received them.
+const ResendCooldownPeriod = time.Minute
 
 // sendingGrace is how long a pending invitation counts as being sent (its task retrying with
 // backoff) before a resend may replace it.
@@ -36,6 +43,8 @@ type ResendResult struct {
 	Reason       string `json:"reason,omitempty"`
 	Number       string `json:"multiline_number,omitempty"`
 	InvitationID string `json:"invitation_id,omitempty"`
+	// ResendAfter is, for Code ResendCooldown, when the account can be resent.
+	ResendAfter *time.Time `json:"resend_after,omitempty"`
 }
 
 type resendAccount struct {
@@ -48,12 +57,12 @@ type resendAccount struct {
 }
 
 // ResendInvitations prepares a new invitation for each of accountIDs in organization orgID, in
-// one transaction: the account must not be active and must hold a number (one is reserved
-// from the pool when it has none); its live invitation is revoked, so the old link stops
-// working at once, and a new pending one is created. The new invitation's token hash is a
-// placeholder, the digest of a random uuid nobody ever sees: the worker that sends the email
-// sets the real one, as the token only ever travels in the email. Results come in the order
-// of accountIDs.
+// one transaction: the account must not be active, must not have been invited within
+// ResendCooldownPeriod and must hold a number (one is reserved from the pool when it has
+// none); its live invitation is revoked, so the old link stops working at once, and a new
+// pending one is created. The new invitation's token hash is a placeholder, the digest of a
+// random uuid nobody ever sees: the worker that sends the email sets the real one, as the
+// token only ever travels in the email. Results come in the order of accountIDs.
 func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs []string) ([]ResendResult, error) {
 	results := make([]ResendResult, len(accountIDs))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -81,10 +90,15 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 		if err := tx.SelectContext(ctx, &accs, qacc, pq.Array(accountIDs), orgID, sendingGrace.Seconds()); err != nil {
 			return fmt.Errorf("lock accounts: %w", mapErr(err))
 		}
+		recent, err := recentInvitations(ctx, tx, accountIDs)
+		if err != nil {
+			return err
+		}
 		var eligible, needNumber []string
 		number := map[string]string{}
 		verdict := map[string]ResendResult{}
 		for _, a := range accs {
+			cool, cooling := recent[a.ID]
 			switch {
 			case a.Status == "active":
 				verdict[a.ID] = ResendResult{Code: ResendActive, Reason: "the account is active already; there is nothing to invite to"}
@@ -94,6 +108,8 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 			case a.Sending:
 				verdict[a.ID] = ResendResult{Code: ResendInProgress,
 					Reason: "an invitation to this account is being sent right now; look at its invitation state in a few minutes and resend if it failed"}
+			case cooling:
+				verdict[a.ID] = cool
 			case a.Number == nil:
 				needNumber = append(needNumber, a.ID)
 			default:
@@ -152,6 +168,41 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 		return nil, err
 	}
 	return results, nil
+}
+
+// recentInvitations returns a cooldown verdict for each of accountIDs whose last invitation
+// (failed ones aside) was created within ResendCooldownPeriod. It must run after the
+// accounts are locked, as a statement of its own: under READ COMMITTED it then sees the
+// invitations of a concurrent resend of the same accounts that committed while this one
+// waited for their locks, which the rows joined before that wait do not show.
+func recentInvitations(ctx context.Context, tx selecter, accountIDs []string) (map[string]ResendResult, error) {
+	const q = `SELECT account_id, max(created_at) + $2 * interval '1 second' AS resend_after,
+			statement_timestamp() AS now
+		FROM invitations
+		WHERE account_id = ANY($1::uuid[]) AND state <> 'failed'
+		GROUP BY account_id
+		HAVING max(created_at) > statement_timestamp() - $2 * interval '1 second'`
+	var rows []struct {
+		AccountID   string    `db:"account_id"`
+		ResendAfter time.Time `db:"resend_after"`
+		Now         time.Time `db:"now"`
+	}
+	if err := tx.SelectContext(ctx, &rows, q, pq.Array(accountIDs), ResendCooldownPeriod.Seconds()); err != nil {
+		return nil, fmt.Errorf("recent invitations: %w", mapErr(err))
+	}
+	out := make(map[string]ResendResult, len(rows))
+	for _, r := range rows {
+		// Whole seconds, rounded up: resending at the time shown is never refused.
+		after := r.ResendAfter.Truncate(time.Second)
+		if after.Before(r.ResendAfter) {
+			after = after.Add(time.Second)
+		}
+		after = after.UTC()
+		out[r.AccountID] = ResendResult{Code: ResendCooldown, ResendAfter: &after,
+			Reason: fmt.Sprintf("not sent: this account was invited less than %d seconds ago; resend it from %s (in %d s)",
+				int(ResendCooldownPeriod.Seconds()), after.Format(time.RFC3339), int(math.Ceil(r.ResendAfter.Sub(r.Now).Seconds())))}
+	}
+	return out, nil
 }
 
 // reserveFree reserves one Available number of organization orgID for each of accounts while
