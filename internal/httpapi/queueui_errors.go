@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/rs/zerolog"
 )
 
 // asynqmon answers its errors with http.Error: plain text, and 500 for most of them, a
@@ -13,6 +15,12 @@ import (
 // paused). serveAsynqmon lets asynqmon answer and writes its error answers again in the
 // API's JSON error shape, with a 4xx for what the client can fix and 500 only for the rest
 // (Redis unreachable, say), which is logged like any internal error.
+//
+// One client keeps plain text, with the corrected status: asynqmon's own page. Its React
+// code renders the body of an error answer as a string ({props.error}); a JSON object there
+// throws and blanks the whole console, say when a task shown on the page completes and its
+// next poll finds it gone. The page's calls are the browser's same-origin fetches
+// (Sec-Fetch-Dest: empty, Sec-Fetch-Site: same-origin); scripts send neither header.
 
 // asynqmonErrors maps the text of asynqmon's (and Asynq's) error answers to a status and a
 // code; the first entry whose text the answer contains wins.
@@ -48,9 +56,25 @@ func (s *Server) serveAsynqmon(w http.ResponseWriter, r *http.Request) {
 	}
 	cw := &errorCatcher{ResponseWriter: w}
 	s.cfg.QueueUI.h.ServeHTTP(cw, r)
-	if cw.caught {
-		s.writeError(w, r, asynqmonError(cw.status, cw.body.String()))
+	if !cw.caught {
+		return
 	}
+	err := asynqmonError(cw.status, cw.body.String())
+	if !fromAsynqmonPage(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	var apiErr *Error
+	if !errors.As(err, &apiErr) {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("request failed")
+		apiErr = errorf(http.StatusInternalServerError, "internal_error", "%s", err)
+	}
+	http.Error(w, apiErr.Message, apiErr.Status)
+}
+
+// fromAsynqmonPage reports whether r is a call of asynqmon's page in a browser.
+func fromAsynqmonPage(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "empty" && r.Header.Get("Sec-Fetch-Site") == "same-origin"
 }
 
 // asynqmonError is the API error for asynqmon's error answer status with text body.

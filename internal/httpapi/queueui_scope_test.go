@@ -176,6 +176,25 @@ func TestQueueUIOnlyForAdminsOfEveryOrganization(t *testing.T) {
 		}
 	})
 
+	t.Run("asynqmon's page gets the status and its text", func(t *testing.T) {
+		// The page renders an error answer's body as a string; JSON would blank it.
+		page := append(bearer(s.RootToken), "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "same-origin")
+		for _, c := range []struct {
+			method, path string
+			want         int
+			text         string
+		}{
+			{"GET", "/admin/queues/api/queues/" + rows + "/tasks/no-such-task", http.StatusNotFound, "task not found"},
+			{"POST", "/admin/queues/api/queues/" + rows + ":resume", http.StatusConflict, "is not paused"},
+		} {
+			got := do(c.method, c.path, page...)
+			if got.status != c.want || !strings.HasPrefix(got.header.Get("Content-Type"), "text/plain") || !strings.Contains(got.body, c.text) {
+				t.Errorf("%s %s from the page: got %d %s %q, want %d text/plain with %q",
+					c.method, c.path, got.status, got.header.Get("Content-Type"), got.body, c.want, c.text)
+			}
+		}
+	})
+
 	t.Run("Redis unreachable answers 500 in the JSON shape", func(t *testing.T) {
 		ui := httpapi.NewQueueUI(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: time.Second})
 		t.Cleanup(func() { ui.Close() })
