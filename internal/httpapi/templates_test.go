@@ -42,6 +42,9 @@ func TestInvitationTemplateValidation(t *testing.T) {
 		{"empty subject", "subject", "is required", with("subject", " ")},
 		{"subject on two lines", "subject", "single line", with("subject", "Ciao\nBcc: x@evil.test")},
 		{"function not allowed", "text", `function "printf" is not supported`, with("text", `{{printf "%s" .Link}}`)},
+		{"link for all but Bob", "text", "is inside {{if}} or {{with}}", with("text", `{{if ne .FirstName "Bob"}}{{.Link}}{{end}}`)},
+		{"html link for all but Bob", "html", "is inside {{if}} or {{with}}", with("html", `{{if ne .FirstName "Bob"}}<a href="{{.Link}}">Attiva</a>{{end}}`)},
+		{"field of the link for Zed", "text", "placeholders are text and have no fields", with("text", `{{.Link}}{{if eq .FirstName "Zed"}}{{.Link.Foo}}{{end}}`)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

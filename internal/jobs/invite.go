@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/mailer"
+	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -29,7 +31,7 @@ type invitationEmail struct {
 // renderInvitation renders an invitation email with the organization's template for the
 // account's language, the default one when it has none.
 func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok string, expires time.Time) (mailer.Message, error) {
-	tmpl, err := h.templates.get(ctx, h.store, e.OrganizationID, e.Language)
+	tmpl, err := h.templates.get(ctx, h.store, e.OrganizationID, e.Language, h.log)
 	if err != nil {
 		return mailer.Message{}, err
 	}
@@ -43,8 +45,20 @@ func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok s
 		Language:     e.Language,
 	}
 	subject, text, html, err := mailer.RenderInvitation(tmpl, data)
-	if err != nil {
+	var te *mailer.TemplateError
+	switch {
+	case errors.As(err, &te):
+		return mailer.Message{}, &unsentError{reason: metrics.UnsentRenderFailed,
+			detail: "the invitation template did not render: " + te.Error()}
+	case err != nil:
 		return mailer.Message{}, err
+	}
+	// Validation keeps the link out of every branch of a template; this check stands behind
+	// it, so that nobody gets an invitation they cannot activate.
+	if err := mailer.CheckLink(text, html, data.Link); errors.As(err, &te) {
+		return mailer.Message{}, &unsentError{reason: metrics.UnsentNoLink,
+			detail: "the invitation template rendered without the activation link in its " + te.Field +
+				" body; correct the template, then resend the invitation"}
 	}
 	return mailer.Message{
 		To:        e.To,
@@ -55,6 +69,16 @@ func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok s
 		MessageID: "<invitation-" + e.InvitationID + "@multiline>",
 	}, nil
 }
+
+// unsentError says why an invitation is not sent at all: its template did not render for
+// this person, or rendered without the activation link. No retry changes that, so the
+// invitation fails at once with detail as its reason.
+type unsentError struct {
+	reason string // metrics.UnsentNoLink or metrics.UnsentRenderFailed
+	detail string
+}
+
+func (e *unsentError) Error() string { return e.detail }
 
 // templateTTL is how long a worker keeps an organization's invitation template. The cache is
 // per process, so an edited template reaches every worker within this time: that only delays
@@ -72,7 +96,7 @@ type cachedTemplate struct {
 	at time.Time
 }
 
-func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang string) (mailer.Template, error) {
+func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang string, log zerolog.Logger) (mailer.Template, error) {
 	lang = mailer.NormalizeLanguage(lang)
 	key := orgID + "/" + lang
 	c.mu.Lock()
@@ -92,7 +116,10 @@ func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang st
 		// The API validated it on the way in; should a stored template ever be refused
 		// (say, by a stricter mailer), invitations go out with the default rather than
 		// not at all.
-		if mailer.ValidateInvitationTemplate(ct) == nil {
+		if err := mailer.ValidateInvitationTemplate(ct); err != nil {
+			log.Warn().Err(err).Str("organization_id", orgID).Str("language", lang).
+				Msg("stored invitation template refused by validation; sending the default")
+		} else {
 			t = ct
 		}
 	}
@@ -133,6 +160,13 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 	msg, err := h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
 		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
 		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires)
+	var unsent *unsentError
+	if errors.As(err, &unsent) {
+		h.metrics.EmailsUnsent.WithLabelValues(unsent.reason).Inc()
+		log.Error().Err(err).Msg("invitation not sent")
+		_, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, false, unsent.detail)
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("render invitation: %w", err)
 	}

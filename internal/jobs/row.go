@@ -107,10 +107,15 @@ func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.Invitat
 		log.Info().Msg("invitation accepted by the mail server in an earlier attempt; recording it")
 	default:
 		err := h.sendInvitation(ctx, inv)
+		var unsent *unsentError
 		switch {
 		case err == nil:
 			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
 			h.accepted.Store(inv.InvitationID, struct{}{})
+		case errors.As(err, &unsent):
+			h.metrics.EmailsUnsent.WithLabelValues(unsent.reason).Inc()
+			log.Error().Err(err).Msg("invitation not sent")
+			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, unsent.detail, store.InvitationFailed
 		case mailer.IsPermanent(err):
 			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
 			log.Info().Err(err).Msg("invitation refused by the mail server")
@@ -219,7 +224,8 @@ func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zer
 
 func attempts(cause error) string { return fmt.Sprintf("%d attempts: %v", rowMaxRetry+1, cause) }
 
-// sendInvitation renders and sends the invitation of a claimed row.
+// sendInvitation renders and sends the invitation of a claimed row. An invitation whose
+// template did not render or left the link out is not sent (*unsentError).
 func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend) error {
 	msg, err := h.invitationMessage(ctx, inv)
 	if err != nil {

@@ -152,10 +152,15 @@ func cachedInvitation(t Template) (*parsedInvitation, error) {
 
 // ValidateInvitationTemplate refuses, with a *TemplateError, a template that
 // does not parse, uses an unknown placeholder or function, fails to render,
-// or lacks {{.Link}} in either body.
+// or does not carry the activation link whatever the data: both bodies must
+// write {{.Link}} outside every {{if}} and {{with}}, and nothing may use
+// .Link in any other way.
 func ValidateInvitationTemplate(t Template) error {
 	p, err := parseInvitation(t)
 	if err != nil {
+		return err
+	}
+	if err := p.checkLinks(); err != nil {
 		return err
 	}
 	for _, lang := range []string{"en", "de"} {
@@ -170,12 +175,59 @@ func ValidateInvitationTemplate(t Template) error {
 			if subject == "" {
 				return &TemplateError{Field: "subject", Message: "renders empty"}
 			}
-			if !strings.Contains(text, d.Link) {
-				return &TemplateError{Field: "text", Message: "must contain the activation link {{.Link}}"}
+			if err := CheckLink(text, html, d.Link); err != nil {
+				return err
 			}
-			if !strings.Contains(html, `href="`+d.Link+`"`) && !strings.Contains(html, `href='`+d.Link+`'`) {
-				return &TemplateError{Field: "html", Message: `must contain the activation link as <a href="{{.Link}}">`}
-			}
+		}
+	}
+	return nil
+}
+
+// CheckLink returns a *TemplateError when a rendered invitation lacks its
+// activation link: the text body must hold link, and the HTML body must link
+// to it with href. Workers check every invitation with it before sending.
+func CheckLink(text, html, link string) error {
+	if !strings.Contains(text, link) {
+		return &TemplateError{Field: "text", Message: "must contain the activation link {{.Link}}"}
+	}
+	href := hrefForm(link)
+	if !strings.Contains(html, `href="`+href+`"`) && !strings.Contains(html, `href='`+href+`'`) {
+		return &TemplateError{Field: "html", Message: `must contain the activation link as <a href="{{.Link}}">`}
+	}
+	return nil
+}
+
+var hrefTemplate = htmltemplate.Must(htmltemplate.New("href").Parse(`<a href="{{.}}">`))
+
+// hrefForm returns link as html/template writes it in a quoted href
+// attribute: normalised, with & as &amp;.
+func hrefForm(link string) string {
+	var b strings.Builder
+	if err := hrefTemplate.Execute(&b, link); err != nil {
+		return link
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(b.String(), `<a href="`), `">`)
+}
+
+// checkLinks applies checkLink to the subject and both bodies. Call it before
+// the first render, which adds html/template's escapers to the HTML tree.
+func (p *parsedInvitation) checkLinks() error {
+	parts := []struct {
+		field string
+		root  *parse.ListNode
+		need  string // what to say when the part has no {{.Link}} at its top level
+	}{
+		{"subject", p.subject.Tree.Root, ""},
+		{"text", p.text.Tree.Root, "must contain the activation link {{.Link}} outside any {{if}} or {{with}}"},
+		{"html", p.html.Tree.Root, `must contain the activation link as <a href="{{.Link}}">, outside any {{if}} or {{with}}`},
+	}
+	for _, part := range parts {
+		top, problem := checkLink(part.root)
+		switch {
+		case problem != "":
+			return &TemplateError{Field: part.field, Message: problem}
+		case !top && part.need != "":
+			return &TemplateError{Field: part.field, Message: part.need}
 		}
 	}
 	return nil

@@ -206,7 +206,7 @@ func TestValidateInvitationTemplate(t *testing.T) {
 		{"printf", with(func(c *Template) { c.Subject = `{{printf "%0999999999d" 1}}` }), "subject", `function "printf" is not supported`},
 		{"define", with(func(c *Template) { c.Text = `{{define "x"}}y{{end}}{{.Link}}` }), "text", "not supported"},
 		{"template call", with(func(c *Template) { c.Text = `{{template "text"}}{{.Link}}` }), "text", "{{template}} is not supported"},
-		{"field of a field", with(func(c *Template) { c.Text = "{{.Link}} {{.FirstName.Length}}" }), "text", "does not render"},
+		{"field of a field", with(func(c *Template) { c.Text = "{{.Link}} {{.FirstName.Length}}" }), "text", "placeholders are text and have no fields"},
 		{"too long", with(func(c *Template) { c.HTML = strings.Repeat("x", maxBodyBytes+1) }), "html", "longer than"},
 	}
 	for _, c := range cases {

@@ -11,6 +11,12 @@ const (
 	RedisBack  = "back"  // Redis answered again after failing to
 )
 
+// Reasons of EmailsUnsent.
+const (
+	UnsentNoLink       = "no_link"       // the invitation rendered without its activation link
+	UnsentRenderFailed = "render_failed" // the invitation template did not render for this person
+)
+
 // Worker holds the worker process's metrics.
 type Worker struct {
 	RowsSettled     *prometheus.CounterVec
@@ -20,6 +26,7 @@ type Worker struct {
 	NumbersReserved prometheus.Counter
 	EmailsSent      *prometheus.CounterVec
 	EmailsFailed    *prometheus.CounterVec
+	EmailsUnsent    *prometheus.CounterVec
 	EmailDuration   prometheus.Histogram
 	TaskRetries     *prometheus.CounterVec
 	Reenqueued      prometheus.Counter
@@ -61,6 +68,10 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 			Namespace: namespace, Subsystem: "email", Name: "failed_total",
 			Help: "Email send attempts that failed, by kind and class (transient: retried; permanent: given up).",
 		}, []string{"kind", "class"}),
+		EmailsUnsent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "email", Name: "unsent_total",
+			Help: "Invitation emails not sent because of their template, by reason (no_link: rendered without the activation link; render_failed: did not render); the invitation fails at once.",
+		}, []string{"reason"}),
 		EmailDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "email", Name: "send_duration_seconds",
 			Help:    "Time to hand one email to the SMTP server.",
@@ -90,8 +101,11 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 	for _, cause := range []string{RedisEmpty, RedisBack} {
 		m.RedisRecoveries.WithLabelValues(cause)
 	}
+	for _, reason := range []string{UnsentNoLink, UnsentRenderFailed} {
+		m.EmailsUnsent.WithLabelValues(reason)
+	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
-		m.EmailsSent, m.EmailsFailed, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
+		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
 		m.RecordRetries, m.RedisRecoveries)
 	return m
 }

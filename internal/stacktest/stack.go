@@ -113,6 +113,9 @@ func (w *Worker) Stop() {
 	}
 }
 
+// Handler returns the worker's task handler.
+func (w *Worker) Handler() *jobs.Handler { return w.handler }
+
 // WorkerOptions tunes the next workers' Asynq configuration.
 func (s *Stack) WorkerOptions(fn func(*asynq.Config)) { s.workerOpts = append(s.workerOpts, fn) }
 

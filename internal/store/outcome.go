@@ -20,7 +20,7 @@ const (
 	CodeRejected          = "rejected"            // PostgreSQL refused the row; detail: its message
 	CodeCanceled          = "canceled"            // the batch was canceled before the row ran
 	CodeGaveUp            = "gave_up"             // detail: "<n> attempts: <last error>"
-	CodeInvitationFailed  = "invitation_failed"   // the mail server refused it; detail: its reply
+	CodeInvitationFailed  = "invitation_failed"   // not delivered: the mail server refused it (detail: its reply) or its template rendered no usable email (detail: why)
 	CodeInvitationNotSent = "invitation_not_sent" // the account is a phone number
 )
 
