@@ -14,8 +14,9 @@ const MaxNameLength = 100
 // maxEmailLength is the longest email address SMTP allows.
 const maxEmailLength = 254
 
-// checkName refuses control characters, unreadable characters and names
-// longer than MaxNameLength; any other Unicode text is a name.
+// checkName refuses control characters, bidirectional controls, unreadable
+// characters and names longer than MaxNameLength; any other Unicode text is a
+// name.
 func checkName(s string) string {
 	n := 0
 	for _, r := range s {
@@ -25,6 +26,8 @@ func checkName(s string) string {
 			return "contains a line break or a tab; write the name on one line"
 		case unicode.IsControl(r):
 			return fmt.Sprintf("contains the control character %U; remove it", r)
+		case isBidiControl(r):
+			return fmt.Sprintf("contains the invisible bidirectional control character %U, which makes text show in another order than it is written; remove it", r)
 		case r == utf8.RuneError:
 			return "contains a character that could not be read (\uFFFD); save the file as CSV UTF-8 and upload it again"
 		}
@@ -33,6 +36,14 @@ func checkName(s string) string {
 		return fmt.Sprintf("is %d characters long; the limit is %d", n, MaxNameLength)
 	}
 	return ""
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override or
+// isolate (U+202A to U+202E, U+2066 to U+2069). In a name it can make an
+// email's subject or greeting read as something else; the mailer drops the
+// same characters from headers.
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
 
 // parseIdentifier reads the "email address or device" cell: an address when

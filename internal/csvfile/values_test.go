@@ -47,6 +47,11 @@ func TestValues(t *testing.T) {
 		{"name with control", colFirstname, "A\x07nn", Options{}, `row 2, firstname: "A\ann" contains the control character U+0007; remove it`, nil, ""},
 		{"name with tab", colFirstname, "A\tnn", Options{}, `row 2, firstname: "A\tnn" contains a line break or a tab; write the name on one line`, nil, ""},
 		{"formula is data", colFirstname, "=1+2", Options{}, "", func(r Row) string { return r.Firstname }, "=1+2"},
+		{"name with bidi override", colFirstname, "Ann\u202Egnp.exe", Options{}, `row 2, firstname: "Ann\u202egnp.exe" contains the invisible bidirectional control character U+202E, which makes text show in another order than it is written; remove it`, nil, ""},
+		{"name with bidi isolate", colLastname, "\u2067Lee\u2069", Options{}, `row 2, lastname: "\u2067Lee\u2069" contains the invisible bidirectional control character U+2067, which makes text show in another order than it is written; remove it`, nil, ""},
+		{"name with bidi embedding", colLastname, "Lee\u202A", Options{}, `row 2, lastname: "Lee\u202a" contains the invisible bidirectional control character U+202A, which makes text show in another order than it is written; remove it`, nil, ""},
+		{"encoded-word is data", colFirstname, "=?utf-8?q?Urgent=0D=0AReply-To:_attacker@evil.test?=", Options{}, "", func(r Row) string { return r.Firstname }, "=?utf-8?q?Urgent=0D=0AReply-To:_attacker@evil.test?="},
+		{"right-to-left name", colFirstname, "\u05D3\u05E0\u05D4", Options{}, "", func(r Row) string { return r.Firstname }, "\u05D3\u05E0\u05D4"},
 
 		// identifier
 		{"email lower-cased", colIdentifier, "Ann.Lee@Example.COM", Options{}, "", func(r Row) string { return r.Identifier + " " + r.IdentifierKind }, "ann.lee@example.com email"},

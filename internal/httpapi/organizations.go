@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/multiline/onboarding/internal/csvfile"
+	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -211,7 +212,11 @@ func (s *Server) existingOrg(r *http.Request, admin store.Admin) (string, error)
 	return org, nil
 }
 
+// validName checks the name of an organization or a permission group. Names are shown in
+// emails (an organization's in the subject of its invitations), so they hold no control
+// characters and no bidirectional controls, which make text show in another order.
 func validName(field, v string) error {
+	bidi, hasBidi := mailer.BidiControl(v)
 	switch {
 	case v == "":
 		return errorf(http.StatusUnprocessableEntity, "invalid_"+field, "%s is required", field)
@@ -219,6 +224,9 @@ func validName(field, v string) error {
 		return errorf(http.StatusUnprocessableEntity, "invalid_"+field, "%s must be at most 200 characters", field)
 	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return errorf(http.StatusUnprocessableEntity, "invalid_"+field, "%s must not contain control characters", field)
+	case hasBidi:
+		return errorf(http.StatusUnprocessableEntity, "invalid_"+field,
+			"%s must not contain the bidirectional control character %U, which makes text show in another order than it is written; remove it", field, bidi)
 	}
 	return nil
 }

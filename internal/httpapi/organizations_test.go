@@ -69,11 +69,20 @@ func TestOrganizationsAndGroups(t *testing.T) {
 	if got := s.Do("POST", "/v1/organizations", s.RootToken, map[string]any{"name": " "}); got.Status != 422 {
 		t.Errorf("blank name: got %d, want 422", got.Status)
 	}
+	for _, name := range []string{"Acme \u202Emoc.evil", "\u2066Acme\u2069", "Acme\u202A"} {
+		got := s.Do("POST", "/v1/organizations", s.RootToken, map[string]any{"name": name})
+		if got.Status != 422 || got.ErrorCode(t) != "invalid_name" || !strings.Contains(string(got.Body), "bidirectional control character") {
+			t.Errorf("name %q: got %d %s, want 422 invalid_name about the bidirectional control", name, got.Status, got.Body)
+		}
+	}
 	if got := s.Do("POST", "/v1/organizations", s.RootToken, map[string]any{"nam": "x"}); got.Status != 400 {
 		t.Errorf("unknown field: got %d, want 400", got.Status)
 	}
 	if got := s.Do("GET", "/v1/organizations/00000000-0000-0000-0000-000000000000", s.RootToken, nil); got.Status != 404 {
 		t.Errorf("missing org: got %d, want 404", got.Status)
+	}
+	if g := s.Do("POST", "/v1/organizations/"+o.ID+"/permission-groups", s.RootToken, map[string]any{"name": "Sales\u202E"}); g.Status != 422 {
+		t.Errorf("group name with a bidirectional control: got %d %s, want 422", g.Status, g.Body)
 	}
 	g := s.Do("POST", "/v1/organizations/"+o.ID+"/permission-groups", s.RootToken, map[string]any{"name": "Sales"})
 	if g.Status != 201 {

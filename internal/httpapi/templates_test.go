@@ -45,6 +45,7 @@ func TestInvitationTemplateValidation(t *testing.T) {
 		{"link for all but Bob", "text", "is inside {{if}} or {{with}}", with("text", `{{if ne .FirstName "Bob"}}{{.Link}}{{end}}`)},
 		{"html link for all but Bob", "html", "is inside {{if}} or {{with}}", with("html", `{{if ne .FirstName "Bob"}}<a href="{{.Link}}">Attiva</a>{{end}}`)},
 		{"field of the link for Zed", "text", "placeholders are text and have no fields", with("text", `{{.Link}}{{if eq .FirstName "Zed"}}{{.Link.Foo}}{{end}}`)},
+		{"bidi control in the subject", "subject", "bidirectional control character U+202E", with("subject", "Invito da \u202E{{.Organization}}")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

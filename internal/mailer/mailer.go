@@ -34,8 +34,8 @@ type Mailer struct {
 // Message is one email to one recipient.
 type Message struct {
 	To          string       // a bare address such as "anna@example.com"
-	ToName      string       // display name; control characters become spaces
-	Subject     string       // control characters become spaces
+	ToName      string       // display name; control characters become spaces, bidirectional controls go
+	Subject     string       // the same; either is always encoded when it holds "=?"
 	Text        string       // the text/plain body
 	HTML        string       // the text/html body; with Text it makes multipart/alternative
 	MessageID   string       // e.g. "<invitation-UUID@multiline>"; the same on every retry; random when empty
@@ -68,7 +68,7 @@ func (m *Mailer) Close() error {
 // Send delivers msg, reusing a pooled connection when one is idle. A failure
 // is a *SendError: see IsPermanent and IsTemporary.
 func (m *Mailer) Send(ctx context.Context, msg Message) error {
-	gm, err := m.build(msg)
+	gm, rcpt, err := m.build(msg)
 	if err != nil {
 		return classify(ctx, "message", err)
 	}
@@ -76,16 +76,12 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 	if err != nil {
 		return classify(ctx, "message", fmt.Errorf("%w: %w", errInvalid, err))
 	}
-	rcpts, err := gm.GetRecipients()
-	if err != nil || len(rcpts) != 1 {
-		return classify(ctx, "message", fmt.Errorf("%w: want one recipient, got %d", errInvalid, len(rcpts)))
-	}
 	for {
 		c, reused, err := m.pool.get(ctx)
 		if err != nil {
 			return classify(ctx, "dial", err)
 		}
-		op, err := m.transmit(ctx, c, from, rcpts[0], gm)
+		op, err := m.transmit(ctx, c, from, rcpt, gm)
 		if err == nil {
 			m.pool.put(c)
 			return nil
@@ -233,25 +229,36 @@ func transmitPipelined(c *conn, from, rcpt string, gm *mail.Msg, deadline func()
 	return "", nil
 }
 
-// build turns msg into a go-mail message. Every header value that comes from
-// the caller passes through sanitize.go first.
-func (m *Mailer) build(msg Message) (*mail.Msg, error) {
+// build turns msg into a go-mail message and returns it with its one
+// recipient. Every header value that comes from the caller passes through
+// sanitize.go first.
+func (m *Mailer) build(msg Message) (*mail.Msg, string, error) {
 	rcpt, err := parseRecipient(msg.To)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if msg.Text == "" && msg.HTML == "" {
-		return nil, fmt.Errorf("%w: no body", errInvalid)
+		return nil, "", fmt.Errorf("%w: no body", errInvalid)
 	}
 	gm := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	from := *m.s.from
 	gm.FromMailAddress(&from)
-	gm.ToMailAddress(&netmail.Address{Name: cleanHeaderText(msg.ToName), Address: rcpt})
-	gm.Subject(cleanHeaderText(msg.Subject))
+	// A name or subject holding "=?" is written as encoded-words here, so that it reaches
+	// the reader as the text it is (see needsWords); the rest go through go-mail.
+	if name := cleanHeaderText(msg.ToName); needsWords(name) {
+		gm.SetGenHeaderPreformatted(mail.Header(mail.HeaderTo), encodeWords(name)+"\r\n <"+rcpt+">")
+	} else {
+		gm.ToMailAddress(&netmail.Address{Name: name, Address: rcpt})
+	}
+	if subject := cleanHeaderText(msg.Subject); needsWords(subject) {
+		gm.SetGenHeaderPreformatted(mail.HeaderSubject, encodeWords(subject))
+	} else {
+		gm.Subject(subject)
+	}
 	if msg.MessageID != "" {
 		id, err := normalizeMessageID(msg.MessageID)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		gm.SetMessageIDWithValue(id)
 	} else {
@@ -274,5 +281,5 @@ func (m *Mailer) build(msg Message) (*mail.Msg, error) {
 		gm.AttachReadSeeker(cleanFilename(a.Name), bytes.NewReader(a.Data),
 			mail.WithFileContentType(mail.ContentType(cleanContentType(a.ContentType))))
 	}
-	return gm, nil
+	return gm, rcpt, nil
 }

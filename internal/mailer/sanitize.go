@@ -1,12 +1,14 @@
 package mailer
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The functions here stand between values that come from a CSV file or a
@@ -20,15 +22,67 @@ func hasControl(s string) bool {
 
 // cleanHeaderText makes s safe for a header value: CR, LF, tab and every
 // other control character become a space, runs of spaces collapse to one
-// and the ends are trimmed. Unicode line and paragraph separators go too.
+// and the ends are trimmed. Unicode line and paragraph separators go too,
+// and bidirectional controls are dropped.
 func cleanHeaderText(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		switch {
+		case isBidiControl(r):
+			return -1
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return ' '
 		}
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override or
+// isolate (U+202A to U+202E, U+2066 to U+2069): it makes the text around it
+// show in another order than it is written, and has no place in a name or a
+// header. csvfile refuses the same characters in names.
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
+}
+
+// BidiControl returns the first bidirectional control character in s, if any.
+func BidiControl(s string) (rune, bool) {
+	if i := strings.IndexFunc(s, isBidiControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return r, true
+	}
+	return 0, false
+}
+
+// needsWords reports whether a header value must be written as encoded-words
+// although go-mail would pass it through: it holds "=?", so a mail client
+// could read part of it as an encoded-word (RFC 2047) and decode it into
+// other text, line breaks included. go-mail, through mime.WordEncoder and
+// net/mail, leaves printable ASCII as it is.
+func needsWords(s string) bool {
+	return strings.Contains(s, "=?")
+}
+
+// encodeWords writes s as base64 encoded-words (RFC 2047) of at most 68
+// characters, each holding whole characters, joined by folding whitespace:
+// a reader decodes exactly s, as data.
+func encodeWords(s string) string {
+	const maxBytes = 42 // 56 characters of base64, 68 with =?UTF-8?B? and ?=
+	var b strings.Builder
+	for s != "" {
+		n := min(len(s), maxBytes)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n ")
+		}
+		b.WriteString("=?UTF-8?B?")
+		b.WriteString(base64.StdEncoding.EncodeToString([]byte(s[:n])))
+		b.WriteString("?=")
+		s = s[n:]
+	}
+	return b.String()
 }
 
 // errInvalid marks a message that no retry can deliver.

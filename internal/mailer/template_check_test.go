@@ -44,6 +44,8 @@ func TestLinkDoesNotDependOnTheData(t *testing.T) {
 		{"function as a bare argument", text(`{{.Link}}{{if eq not .Number}}x{{end}}`), "text", "put the call of not in parentheses"},
 		{"argument to a placeholder", text(`{{.Link}}{{.FirstName "x"}}`), "text", "only a function"},
 		{"placeholder after a pipe", text(`{{.Link}}{{.FirstName | .LastName}}`), "text", "only a function"},
+		{"bidi override in the subject", subject("Invitation \u202Efrom {{.Organization}}"), "subject", "bidirectional control character U+202E"},
+		{"bidi isolate in the subject", subject("Invitation \u2066{{.Organization}}\u2069"), "subject", "bidirectional control character U+2066"},
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {

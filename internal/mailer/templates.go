@@ -255,6 +255,10 @@ func parseInvitation(t Template) (*parsedInvitation, error) {
 	if strings.ContainsAny(t.Subject, "\r\n") {
 		return nil, &TemplateError{Field: "subject", Message: "must be a single line"}
 	}
+	if r, ok := BidiControl(t.Subject); ok {
+		return nil, &TemplateError{Field: "subject", Message: fmt.Sprintf(
+			"contains the bidirectional control character %U, which can make text show in another order; remove it", r)}
+	}
 	var p parsedInvitation
 	var err error
 	if p.subject, err = texttemplate.New("subject").Parse(t.Subject); err != nil {
