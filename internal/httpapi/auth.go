@@ -70,9 +70,14 @@ func (s *Server) authenticate(r *http.Request) (store.Admin, error) {
 		return store.Admin{}, errorf(http.StatusUnauthorized, "unauthenticated",
 			"the Authorization header must read Bearer <token>")
 	}
+	return s.adminByToken(r.Context(), tok)
+}
+
+// adminByToken returns the admin whose bearer token is tok.
+func (s *Server) adminByToken(ctx context.Context, tok string) (store.Admin, error) {
 	// Looked up by hash: the comparison happens on a digest inside an index, so response
 	// time says nothing about how close a guess was.
-	admin, err := s.store.AdminByTokenHash(r.Context(), token.Hash(tok))
+	admin, err := s.store.AdminByTokenHash(ctx, token.Hash(tok))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Admin{}, errorf(http.StatusUnauthorized, "invalid_token",
 			"the token is not valid; ask an administrator for a new one")

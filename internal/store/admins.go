@@ -95,12 +95,18 @@ func (s *Store) AdminByTokenHash(ctx context.Context, hash []byte) (Admin, error
 
 // UpsertAdminToken sets the token of the admin with email, creating the admin with every
 // privilege and every organization when missing. seed-demo uses it so that running it again
-// prints a token that works.
+// prints a token that works. The old token stops working, and so do the queue UI sessions
+// signed in with it: the admin's sessions are deleted.
 func (s *Store) UpsertAdminToken(ctx context.Context, email string, hash []byte) (Admin, error) {
-	const q = `INSERT INTO admins (email, token_hash, privileges, all_organizations)
-		VALUES ($1, $2, $3, true)
-		ON CONFLICT (lower(email)) DO UPDATE SET token_hash = EXCLUDED.token_hash
-		RETURNING id`
+	const q = `WITH up AS (
+			INSERT INTO admins (email, token_hash, privileges, all_organizations)
+			VALUES ($1, $2, $3, true)
+			ON CONFLICT (lower(email)) DO UPDATE SET token_hash = EXCLUDED.token_hash
+			RETURNING id
+		), ended AS (
+			DELETE FROM admin_sessions s USING up WHERE s.admin_id = up.id
+		)
+		SELECT id FROM up`
 	privs := make([]string, len(AllPrivileges))
 	for i, p := range AllPrivileges {
 		privs[i] = string(p)
