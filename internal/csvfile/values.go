@@ -70,7 +70,9 @@ func parseIdentifier(s string, smtpOffload bool) (id, kind, problem string) {
 }
 
 // normalizeEmail accepts a bare address (no display name, no angle
-// brackets) with a domain that has a dot, and lower-cases it.
+// brackets) with a domain that has a dot, and lower-cases it. An address
+// whose local part or a domain label mixes Latin, Cyrillic and Greek letters
+// is refused: it can pass for another person's (see mixedScripts).
 func normalizeEmail(s string) (string, string) {
 	if len(s) > maxEmailLength {
 		return "", fmt.Sprintf("is too long for an email address (%d characters; the limit is %d)", len(s), maxEmailLength)
@@ -88,6 +90,9 @@ func normalizeEmail(s string) (string, string) {
 	domain := addr.Address[strings.LastIndexByte(addr.Address, '@')+1:]
 	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, "[") {
 		return "", "is not a valid email address: the domain after @ must be a name such as example.com"
+	}
+	if p := mixedScripts(addr.Address); p != "" {
+		return "", p
 	}
 	return strings.ToLower(addr.Address), ""
 }

@@ -203,3 +203,46 @@ func TestHugeValueGivesShortReasons(t *testing.T) {
 		t.Errorf("stored reason: got %d bytes %.300q…, want the start of the name cut with an ellipsis", len(reason), reason)
 	}
 }
+
+// TestLookalikeEmailIsARowFailure uploads an address beside the same address with a Cyrillic
+// а: the dry run reports the second row, and an upload stores it failed (invalid_value).
+func TestLookalikeEmailIsARowFailure(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 3)
+	file := []byte(csvHeader + "Anna,Rossi,anna.rossi@example.com,No,,auto,on\r\n" +
+		"Anna,Rossi,\u0430nna.rossi@example.com,No,,auto,on\r\n")
+	want := `row 3, email address or device: "аnna.rossi@example.com" mixes Latin and Cyrillic letters (Cyrillic а, U+0430, at position 1), so it can look like another address; retype it`
+
+	dry := s.Upload(s.RootToken, org, group, file, map[string]string{"dry_run": "true"})
+	var res struct {
+		Valid, Invalid int
+		Errors         []struct {
+			Row     int
+			Column  string
+			Message string
+		}
+	}
+	dry.JSON(t, &res)
+	if dry.Status != http.StatusOK || res.Valid != 1 || res.Invalid != 1 || len(res.Errors) != 1 {
+		t.Fatalf("dry run: got %d %s, want 200 with 1 valid row and 1 error", dry.Status, dry.Body)
+	}
+	if e := res.Errors[0]; e.Row != 3 || e.Column != "email address or device" || e.Message != want {
+		t.Errorf("dry run error: got %+v, want row 3 %q", e, want)
+	}
+
+	if got := s.Upload(s.RootToken, org, group, file, nil); got.Status != http.StatusAccepted {
+		t.Fatalf("upload: got %d %s, want 202", got.Status, got.Body)
+	}
+	var row struct {
+		Status string `db:"status"`
+		Code   string `db:"reason_code"`
+		Reason string `db:"reason"`
+	}
+	if err := s.DB.Get(&row, `SELECT status, reason_code, reason FROM batch_rows WHERE line = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if row.Status != "failed" || row.Code != "invalid_value" || row.Reason != want {
+		t.Errorf("stored row 3: got %+v, want failed invalid_value %q", row, want)
+	}
+}
