@@ -251,7 +251,9 @@ type rowError struct {
 }
 
 // checkAgainstOrganization finds what the file cannot do in this organization right now:
-// named numbers that are not Available here, identifiers that already have an account.
+// named numbers that are not Available here, identifiers that already have an account. Its
+// answers say nothing of other organizations (see store.NumberAvailability and
+// store.AccountExistsReason).
 // The workers check again when they run; this is for an early, complete answer.
 func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvfile.File) (map[int][]rowError, error) {
 	var numbers, identifiers []string
@@ -281,9 +283,11 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColMultilineNumber,
 				fmt.Sprintf("row %d, %s: %s %s", row.Line, csvfile.ColMultilineNumber, row.MultilineNumber, why)})
 		}
+		// The worker's sentence (store.AccountExistsReason): identifiers are unique across
+		// organizations, so an account anywhere refuses the row; the answer never says where.
 		if existing[row.Identifier] {
 			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColIdentifier,
-				fmt.Sprintf("row %d, %s: an account for %s already exists", row.Line, csvfile.ColIdentifier, row.Identifier)})
+				fmt.Sprintf("row %d, %s: %s", row.Line, csvfile.ColIdentifier, store.AccountExistsReason)})
 		}
 	}
 	return out, nil

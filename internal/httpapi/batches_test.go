@@ -91,7 +91,7 @@ func TestDryRunValidatesAgainstTheOrganization(t *testing.T) {
 		t.Fatalf("got %d %s, want 200 with 3 rows, 1 valid, note line 2", got.Status, got.Body)
 	}
 	want := map[int]string{
-		4: "row 4, multiline_number: +15550000100 is allocated to another organization",
+		4: "row 4, multiline_number: +15550000100 is not in this organization's pool",
 		5: `row 5, monitor_calls: "on" is not one of auto, off`,
 	}
 	for _, e := range res.Errors {

@@ -168,10 +168,10 @@ func moveRefused(me *store.MoveError) error {
 		e = errorf(http.StatusConflict, me.Code, "%s", notEnoughNumbers).with(map[string]int{
 			"needed": me.Needed, "available": me.Available})
 	case store.MoveNotFound:
-		e = errorf(http.StatusNotFound, me.Code, "%d account(s) do not exist; remove them and send again (nothing was moved)", len(me.Accounts))
-	case store.MoveOutOfScope:
-		e = errorf(http.StatusForbidden, me.Code,
-			"%d account(s) belong to organizations outside your scope; remove them or ask an administrator to widen your scope (nothing was moved)", len(me.Accounts))
+		// An account outside the admin's scope gets this answer too, word for word: telling
+		// it apart from an id nobody has would confirm that the id is an account elsewhere.
+		e = errorf(http.StatusNotFound, me.Code,
+			"%d account(s) are not accounts of the organizations you administer; check the ids, remove them and send again (nothing was moved)", len(me.Accounts))
 	case store.MoveAlreadyThere:
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"%d account(s) are in the destination organization already; remove them and send again (nothing was moved)", len(me.Accounts))

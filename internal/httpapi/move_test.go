@@ -95,8 +95,8 @@ func TestMovePendingInvitations(t *testing.T) {
 	t.Run("source out of scope", func(t *testing.T) {
 		tok := s.NewAdmin("dst@test.example", []string{dst}, string(store.PrivAccounts))
 		got := s.Do("POST", "/v1/accounts/move", tok, map[string]any{"account_ids": []string{a.ID}, "organization_id": dst})
-		if got.Status != http.StatusForbidden || got.ErrorCode(t) != "out_of_scope" {
-			t.Errorf("got %d %s, want 403 out_of_scope", got.Status, got.Body)
+		if got.Status != http.StatusNotFound || got.ErrorCode(t) != "accounts_not_found" {
+			t.Errorf("got %d %s, want 404 accounts_not_found, as for an account that does not exist", got.Status, got.Body)
 		}
 	})
 	if after := moveSnapshot(t, s); after != before {

@@ -183,12 +183,16 @@ func (s *Server) addNumbers(w http.ResponseWriter, r *http.Request, admin store.
 	var owned *store.NumbersOwnedError
 	switch {
 	case errors.As(err, &owned):
+		// A number belongs to one organization, so one that another organization holds
+		// cannot be added, and the admin learns that much: it is refused. The answer says
+		// only that the number is not available to this organization, never that another
+		// organization holds it or which one (the details are the admin's own numbers).
 		details := make([]any, len(owned.Numbers))
 		for i, n := range owned.Numbers {
 			details[i] = n
 		}
-		return errorf(http.StatusConflict, "numbers_owned_elsewhere",
-			"%d number(s) already belong to another organization; remove them and send again (nothing was added)", len(owned.Numbers)).with(details...)
+		return errorf(http.StatusConflict, "numbers_unavailable",
+			"%d number(s) cannot be added: they are not available to this organization; remove them and send again (nothing was added)", len(owned.Numbers)).with(details...)
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", org)
 	case err != nil:

@@ -32,8 +32,8 @@ func TestAddNumbers(t *testing.T) {
 	})
 	t.Run("owned by another organization: nothing added", func(t *testing.T) {
 		got := s.Do("POST", path(orgB), s.RootToken, map[string]any{"numbers": []string{"+15550100009", "+15550100001"}})
-		if got.Status != 409 || got.ErrorCode(t) != "numbers_owned_elsewhere" {
-			t.Fatalf("got %d %s, want 409 numbers_owned_elsewhere", got.Status, got.Body)
+		if got.Status != 409 || got.ErrorCode(t) != "numbers_unavailable" {
+			t.Fatalf("got %d %s, want 409 numbers_unavailable", got.Status, got.Body)
 		}
 		if _, err := s.Store.NumberByE164(t.Context(), "+15550100009"); err == nil {
 			t.Errorf("+15550100009 was added although the request was refused")

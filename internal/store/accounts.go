@@ -49,15 +49,17 @@ func (s *Store) Accounts(ctx context.Context, orgID string, limit, offset int) (
 }
 
 // NumberAvailability says, for each of numbers, why it cannot be reserved in organization
-// orgID right now; numbers Available there are absent from the map.
+// orgID right now; numbers Available there are absent from the map. A number of another
+// organization's pool gets the same reason as a number in nobody's pool: to this
+// organization both are numbers it does not have, and telling them apart would show an
+// admin which numbers other organizations hold.
 func (s *Store) NumberAvailability(ctx context.Context, orgID string, numbers []string) (map[string]string, error) {
 	return numberAvailability(ctx, s.db, orgID, numbers)
 }
 
 func numberAvailability(ctx context.Context, db sqlx.QueryerContext, orgID string, numbers []string) (map[string]string, error) {
 	const q = `SELECT u.e164, CASE
-			WHEN n.e164 IS NULL THEN 'is not in this organization''s pool'
-			WHEN n.organization_id <> $1 THEN 'is allocated to another organization'
+			WHEN n.e164 IS NULL OR n.organization_id <> $1 THEN 'is not in this organization''s pool'
 			ELSE 'is ' || n.state || ', not Available' END AS why
 		FROM unnest($2::text[]) AS u(e164)
 		LEFT JOIN numbers n ON n.e164 = u.e164

@@ -25,7 +25,7 @@ func (c *claim) create(ctx context.Context, rows []claimRow) error {
 			made = append(made, r)
 		} else {
 			c.done(r.claim, Outcome{BatchID: r.BatchID, Line: r.Line, Status: RowFailed,
-				Code: CodeAccountExists, Detail: r.Identifier})
+				Code: CodeAccountExists})
 		}
 	}
 	numberOf, err := c.reserve(ctx, made, accountOf)

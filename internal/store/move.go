@@ -23,10 +23,11 @@ type Moved struct {
 	Number             string `json:"multiline_number"`
 }
 
-// Why MoveAccounts refused a move; nothing changed.
+// Why MoveAccounts refused a move; nothing changed. There is no "out of scope" reason: an
+// account in an organization outside the caller's scope is MoveNotFound, like an id that no
+// account has, so that a scoped admin cannot learn which ids are accounts elsewhere.
 const (
 	MoveNotFound     = "accounts_not_found"
-	MoveOutOfScope   = "out_of_scope"
 	MoveNotPending   = "not_pending"
 	MoveAlreadyThere = "already_there"
 	MoveTooFew       = "not_enough_numbers"
@@ -39,6 +40,10 @@ type MoveError struct {
 	Needed    int // for MoveTooFew: numbers the accounts need
 	Available int // for MoveTooFew: Available numbers in the destination
 }
+
+// NoAccountInScope is the reason of an account id a move did not find: no account has it,
+// or its account is in an organization outside the caller's scope; the two read the same.
+const NoAccountInScope = "no account has this id in the organizations you administer"
 
 // MoveProblem is one account a move cannot take.
 type MoveProblem struct {
@@ -59,22 +64,27 @@ type moveAccount struct {
 // MoveAccounts moves invited, not yet active accounts to another organization, all or nothing,
 // in one transaction: it releases their numbers in the source organizations (back to
 // Available), moves the accounts and reserves one Available number each in the destination.
-// Every source organization must be in scope's scope (the caller checks the destination).
+// Only accounts of organizations in scope's scope are seen at all: any other account is
+// refused as not found (the caller checks the destination).
 // The accounts' invitations stay valid: their links activate the accounts in their new
 // organization. A refusal is a *MoveError and changes nothing.
 func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved, error) {
 	var moved []Moved
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// Accounts before numbers, as every other writer of both locks them.
+		// Accounts outside the scope are left out here, not refused later: they are neither
+		// read nor locked, so nothing about them (state, a lock held on them) shapes the answer.
 		const qlock = `SELECT a.id, a.organization_id, a.status, n.e164 AS number,
 				EXISTS (SELECT 1 FROM invitations i WHERE i.account_id = a.id AND i.state IN ('pending', 'sent')) AS live
 			FROM accounts a LEFT JOIN numbers n ON n.account_id = a.id
-			WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a`
+			WHERE a.id = ANY($1::uuid[]) AND ($2 OR a.organization_id = ANY($3::uuid[]))
+			ORDER BY a.id FOR UPDATE OF a`
 		var accs []moveAccount
-		if err := tx.SelectContext(ctx, &accs, qlock, pq.Array(m.AccountIDs)); err != nil {
+		if err := tx.SelectContext(ctx, &accs, qlock, pq.Array(m.AccountIDs), scope.AllOrganizations,
+			pq.Array(scope.OrganizationIDs)); err != nil {
 			return fmt.Errorf("lock accounts: %w", mapErr(err))
 		}
-		if err := checkMovable(scope, m, accs); err != nil {
+		if err := checkMovable(m, accs); err != nil {
 			return err
 		}
 		ids := make([]string, len(accs))
@@ -129,9 +139,9 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 	return moved, nil
 }
 
-// checkMovable refuses a move when an account is missing, out of scope, already in the
-// destination or not a pending invitation.
-func checkMovable(scope Admin, m Move, accs []moveAccount) error {
+// checkMovable refuses a move when an account is missing (or outside the scope: accs holds
+// only accounts in scope), already in the destination or not a pending invitation.
+func checkMovable(m Move, accs []moveAccount) error {
 	found := make(map[string]moveAccount, len(accs))
 	for _, a := range accs {
 		found[a.ID] = a
@@ -142,13 +152,7 @@ func checkMovable(scope Admin, m Move, accs []moveAccount) error {
 	}{
 		{MoveNotFound, func(a moveAccount, ok bool) string {
 			if !ok {
-				return "no account has this id"
-			}
-			return ""
-		}},
-		{MoveOutOfScope, func(a moveAccount, ok bool) string {
-			if !scope.InScope(a.OrganizationID) {
-				return "the account's organization is outside your scope"
+				return NoAccountInScope
 			}
 			return ""
 		}},

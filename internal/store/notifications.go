@@ -79,8 +79,8 @@ type ReasonCount struct {
 
 // TopFailureReasons returns the most common reasons why rows of batch batchID failed or their
 // invitation did, most frequent first, at most limit of them. Addresses and numbers in the
-// reasons are replaced by <address> and <number> first, so that "an account for a@x already
-// exists" and "an account for b@x already exists" count as one reason.
+// reasons are replaced by <address> and <number> first, so that "multiline_number
+// +15550000001 is reserved, not Available" and the same for +15550000002 count as one reason.
 func (s *Store) TopFailureReasons(ctx context.Context, batchID string, limit int) ([]ReasonCount, error) {
 	const q = `SELECT reason, count(*) AS count FROM (
 			SELECT regexp_replace(regexp_replace(reason,

@@ -14,7 +14,7 @@ import (
 const (
 	CodeNone              = "none"                // succeeded; its invitation sent or not asked for
 	CodeInvalid           = "invalid_value"       // refused by validation at upload
-	CodeAccountExists     = "account_exists"      // detail: the identifier
+	CodeAccountExists     = "account_exists"      // no detail: see AccountExistsReason
 	CodeNumberUnavailable = "number_unavailable"  // detail: "<number> <why>"
 	CodeNoNumber          = "no_number"           // the pool was empty
 	CodeRejected          = "rejected"            // PostgreSQL refused the row; detail: its message
@@ -23,6 +23,14 @@ const (
 	CodeInvitationFailed  = "invitation_failed"   // not delivered: the mail server refused it (detail: its reply) or its template rendered no usable email (detail: why)
 	CodeInvitationNotSent = "invitation_not_sent" // the account is a phone number
 )
+
+// AccountExistsReason is the reason of a row whose identifier has an account already, in the
+// report and in the dry run. Identifiers are unique across every organization, so the row is
+// refused wherever that account is and the admin must change it: that much they learn,
+// unavoidably. The sentence is the same whether the account is in this organization or
+// another, and says nothing of where it is.
+const AccountExistsReason = "an account with this email address or device already exists, in this organization or another; " +
+	"an address or device has one account only, so change it or remove the row"
 
 // canceledReason is the reason of rows a cancel stopped before they got an account.
 const canceledReason = "the batch was canceled before this row was processed"
@@ -49,7 +57,7 @@ func (o Outcome) Reason() string {
 	case CodeNone:
 		return ""
 	case CodeAccountExists:
-		return "an account for " + o.Detail + " already exists"
+		return AccountExistsReason
 	case CodeNumberUnavailable:
 		return "multiline_number " + o.Detail
 	case CodeNoNumber:
