@@ -82,12 +82,12 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		return err
 	}
 	if up.dryRun {
-		rowErrs, err := s.checkAgainstOrganization(r, orgID, file)
+		chk, err := s.checkAgainstOrganization(r, orgID, file)
 		if err != nil {
 			return err
 		}
 		s.metrics.Uploads.WithLabelValues("dry_run").Inc()
-		return s.writeDryRun(w, file, rowErrs)
+		return s.writeDryRun(w, file, chk, checkNumbers(file, chk, org.Numbers.Available, up.invite))
 	}
 
 	sum := sha256.Sum256(up.data)
@@ -250,12 +250,18 @@ type rowError struct {
 	Message string `json:"message"`
 }
 
+// orgCheck is what checkAgainstOrganization found.
+type orgCheck struct {
+	errs  map[int][]rowError // line -> what the organization refuses of the row
+	named map[string]bool    // the named numbers of valid rows that are Available here now
+}
+
 // checkAgainstOrganization finds what the file cannot do in this organization right now:
 // named numbers that are not Available here, identifiers that already have an account. Its
 // answers say nothing of other organizations (see store.NumberAvailability and
 // store.AccountExistsReason).
 // The workers check again when they run; this is for an early, complete answer.
-func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvfile.File) (map[int][]rowError, error) {
+func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvfile.File) (orgCheck, error) {
 	var numbers, identifiers []string
 	for _, row := range f.Rows {
 		if len(row.Errors) > 0 {
@@ -268,13 +274,14 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 	}
 	unavailable, err := s.store.NumberAvailability(r.Context(), orgID, numbers)
 	if err != nil {
-		return nil, err
+		return orgCheck{}, err
 	}
 	existing, err := s.store.ExistingIdentifiers(r.Context(), identifiers)
 	if err != nil {
-		return nil, err
+		return orgCheck{}, err
 	}
 	out := map[int][]rowError{}
+	named := map[string]bool{}
 	for _, row := range f.Rows {
 		if len(row.Errors) > 0 {
 			continue
@@ -290,18 +297,23 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 				fmt.Sprintf("row %d, %s: %s", row.Line, csvfile.ColIdentifier, store.AccountExistsReason)})
 		}
 	}
-	return out, nil
+	for _, row := range f.Rows {
+		if len(row.Errors) == 0 && len(out[row.Line]) == 0 && row.MultilineNumber != "" {
+			named[row.MultilineNumber] = true
+		}
+	}
+	return orgCheck{errs: out, named: named}, nil
 }
 
-func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, orgErrs map[int][]rowError) error {
+func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, chk orgCheck, nums numberCheck) error {
 	errs := []rowError{}
 	invalid := 0
 	for _, row := range f.Rows {
-		bad := len(row.Errors) > 0 || len(orgErrs[row.Line]) > 0
+		bad := len(row.Errors) > 0 || len(chk.errs[row.Line]) > 0
 		for _, fe := range row.Errors {
 			errs = append(errs, rowError{Row: fe.Line, Column: fe.Column, Message: fe.Error()})
 		}
-		errs = append(errs, orgErrs[row.Line]...)
+		errs = append(errs, chk.errs[row.Line]...)
 		if bad {
 			invalid++
 		}
@@ -312,7 +324,8 @@ func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, orgErrs map
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total": len(f.Rows), "valid": len(f.Rows) - invalid, "invalid": invalid,
-		"errors": errs, "notices": notices, "note_line": f.NoteLine,
+		"errors": errs, "warnings": nums.warnings, "numbers": nums,
+		"notices": notices, "note_line": f.NoteLine,
 	})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multiline/onboarding/internal/stacktest"
 )
@@ -244,5 +245,114 @@ func TestLookalikeEmailIsARowFailure(t *testing.T) {
 	}
 	if row.Status != "failed" || row.Code != "invalid_value" || row.Reason != want {
 		t.Errorf("stored row 3: got %+v, want failed invalid_value %q", row, want)
+	}
+}
+
+// dryRunResult is a dry run's answer.
+type dryRunResult struct {
+	Total, Valid, Invalid int
+	Errors                []struct {
+		Row             int
+		Column, Message string
+	}
+	Warnings []struct {
+		Row                   int
+		Column, Code, Message string
+	}
+	Numbers struct{ Needed, Available, Shortfall int }
+}
+
+func dryRun(t *testing.T, s *stacktest.Stack, org, group string, file []byte, invite bool) dryRunResult {
+	t.Helper()
+	got := s.Upload(s.RootToken, org, group, file, map[string]string{"dry_run": "true", "invite": fmt.Sprint(invite)})
+	if got.Status != http.StatusOK {
+		t.Fatalf("dry run: got %d %s, want 200", got.Status, got.Body)
+	}
+	var res dryRunResult
+	got.JSON(t, &res)
+	return res
+}
+
+// TestDryRunCountsTheNumbersAnInviteNeeds checks the dry run against the import: with 2 free
+// numbers, 5 Import & Invite rows without a multiline_number are 3 short, the dry run says
+// so, and the import then fails exactly 3 rows with no_number.
+func TestDryRunCountsTheNumbersAnInviteNeeds(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 2)
+	file := stacktest.CSV("acme.test", 1, 5)
+
+	t.Run("import and invite is 3 numbers short", func(t *testing.T) {
+		res := dryRun(t, s, org, group, file, true)
+		if res.Valid != 5 || res.Invalid != 0 || len(res.Errors) != 0 {
+			t.Errorf("got %d valid, %d invalid, errors %+v; want 5 valid and no errors", res.Valid, res.Invalid, res.Errors)
+		}
+		if n := res.Numbers; n.Needed != 5 || n.Available != 2 || n.Shortfall != 3 {
+			t.Errorf("numbers: got %+v, want needed 5, available 2, shortfall 3", n)
+		}
+		if len(res.Warnings) != 3 {
+			t.Fatalf("warnings: got %+v, want 3", res.Warnings)
+		}
+		for i, w := range res.Warnings {
+			if w.Row != 4+i || w.Column != "multiline_number" || w.Code != "no_number" ||
+				!strings.Contains(w.Message, "5 rows need a free number and 2 are Available") ||
+				!strings.Contains(w.Message, "about 3 of them will fail") {
+				t.Errorf("warning %d: got %+v, want row %d, multiline_number, no_number, naming the shortfall", i, w, 4+i)
+			}
+		}
+	})
+
+	t.Run("import alone needs no number", func(t *testing.T) {
+		res := dryRun(t, s, org, group, file, false)
+		if n := res.Numbers; n.Needed != 0 || n.Available != 2 || n.Shortfall != 0 || len(res.Warnings) != 0 {
+			t.Errorf("got numbers %+v, warnings %+v; want needed 0, available 2, shortfall 0, no warnings", n, res.Warnings)
+		}
+	})
+
+	t.Run("the import fails as many rows as the dry run said", func(t *testing.T) {
+		s.StartWorker(4)
+		b := s.Invite(org, group, file)
+		if b.Succeeded != 2 || b.Failed != 3 {
+			t.Errorf("batch: got %d succeeded, %d failed, want 2 and 3", b.Succeeded, b.Failed)
+		}
+		var noNumber int
+		if err := s.DB.Get(&noNumber, `SELECT count(*) FROM batch_rows WHERE batch_id = $1 AND reason_code = 'no_number'`, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if noNumber != 3 {
+			t.Errorf("rows failed with no_number: got %d, want 3", noNumber)
+		}
+	})
+}
+
+// TestDryRunNamedNumbers checks named numbers: one held by another account is an error, and
+// the ones the file names are not counted as free for the rows that name none.
+func TestDryRunNamedNumbers(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 3)
+	s.StartWorker(2)
+	first := s.Upload(s.RootToken, org, group, []byte(csvHeader+"Held,By,held@acme.test,No,+15550000000,auto,on\r\n"), nil)
+	var b struct{ ID string }
+	first.JSON(t, &b)
+	if done := s.WaitBatch(b.ID, 30*time.Second); done.Succeeded != 1 {
+		t.Fatalf("first batch: got %+v, want its row succeeded", done)
+	}
+	file := csvHeader +
+		"Ann,A,ann@acme.test,No,+15550000000,auto,on\r\n" + // held by held@acme.test
+		"Bob,B,bob@acme.test,No,+15550000001,auto,on\r\n" + // Available
+		"Cy,C,cy@acme.test,No,,auto,on\r\n" +
+		"Di,D,di@acme.test,No,,auto,on\r\n"
+	res := dryRun(t, s, org, group, []byte(file), true)
+	if len(res.Errors) != 1 || res.Errors[0].Row != 2 || res.Errors[0].Column != "multiline_number" ||
+		!strings.Contains(res.Errors[0].Message, "+15550000000 is reserved, not Available") {
+		t.Errorf("errors: got %+v, want row 2's +15550000000 reserved, not Available", res.Errors)
+	}
+	// 3 numbers: one held, one named by row 3; one left for rows 4 and 5.
+	if n := res.Numbers; n.Needed != 2 || n.Available != 1 || n.Shortfall != 1 {
+		t.Errorf("numbers: got %+v, want needed 2, available 1, shortfall 1", n)
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0].Row != 5 {
+		t.Errorf("warnings: got %+v, want one on row 5", res.Warnings)
 	}
 }
