@@ -9,8 +9,8 @@
 // Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
 // (default http://localhost:8080).
 //
-// Exit codes: 0 when everything succeeded; 1 when some rows failed (or were invalid in a dry
-// run), or the API or network failed; 2 on a usage error or when the API refused the file
+// Exit codes: 0 when everything succeeded; 1 when some rows failed (or, in a dry run, were
+// invalid or would lack a free number), or the API or network failed; 2 on a usage error or when the API refused the file
 // itself (a 4xx answer to the upload).
 package main
 
@@ -52,8 +52,8 @@ Usage:
 Every command takes --token (or MULTILINE_TOKEN) and --url (or MULTILINE_URL,
 default http://localhost:8080). Run "mlctl COMMAND -h" for a command's flags.
 
-Exit codes: 0 all succeeded, 1 some rows failed or the request failed,
-2 usage error or the API refused the file.
+Exit codes: 0 all succeeded, 1 some rows failed (in a dry run: were invalid or
+would lack a free number) or the request failed, 2 usage error or the API refused the file.
 `
 
 // command is one subcommand: it defines its flags on fs and runs with the parsed client.

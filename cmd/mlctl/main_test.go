@@ -112,6 +112,26 @@ func TestUploadCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("dry run with invite prints the shortfall", func(t *testing.T) {
+		short, shortGroup := s.Org("Short", 500, 2)
+		file := writeFile(t, "five.csv", stacktest.CSV("short.example", 1, 5))
+		code, out, errOut := mlctl("upload", file, "--org", short, "--permission-group", shortGroup, "--dry-run", "--invite")
+		if code != exitFailed {
+			t.Fatalf("exit: got %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "5 rows: 5 ready to import, 0 with problems") ||
+			!strings.Contains(out, "numbers: 5 rows need a free number, only 2 available: about 3 rows will fail with no number") {
+			t.Errorf("stdout: got\n%s\nwant the summary and the shortfall", out)
+		}
+		if got := strings.Count(out, "\tmultiline_number\twarning: "); got != 3 {
+			t.Errorf("stdout: got %d warning lines, want 3:\n%s", got, out)
+		}
+		code, out, _ = mlctl("upload", file, "--org", short, "--permission-group", shortGroup, "--dry-run")
+		if code != exitOK || strings.Contains(out, "numbers:") || strings.Contains(out, "warning") {
+			t.Errorf("without --invite: got exit %d\n%s\nwant 0 and no shortfall", code, out)
+		}
+	})
+
 	t.Run("usage errors exit 2", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"upload", "--org", org},

@@ -18,7 +18,7 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	org := fs.String("org", "", "organization id (required)")
 	group := fs.String("permission-group", "", "permission group id (required)")
 	invite := fs.Bool("invite", false, "Import & Invite: send the invitation emails now")
-	dryRun := fs.Bool("dry-run", false, "check the file only and list its errors; store nothing")
+	dryRun := fs.Bool("dry-run", false, "check the file only and list its errors (with --invite, also whether the organization has a free number for every row that needs one); store nothing")
 	wait := fs.Bool("wait", false, "wait until the batch finishes, showing progress, then save the report")
 	report := fs.String("report", "", "where to save the report with --wait (default batch-<id>-report.csv)")
 	poll := fs.Duration("poll", time.Second, "how often to ask for progress with --wait")
@@ -79,18 +79,26 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	}
 }
 
-// printDryRun lists a dry run's errors; exit 1 when any row is invalid.
+// printDryRun lists a dry run's errors and warnings; exit 1 when any row is invalid or
+// the organization has too few free numbers for the rows that need one.
 func printDryRun(b []byte, stdout, stderr io.Writer) int {
+	type rowProblem struct {
+		Row     int    `json:"row"`
+		Column  string `json:"column"`
+		Message string `json:"message"`
+	}
 	var r struct {
-		Total   int      `json:"total"`
-		Valid   int      `json:"valid"`
-		Invalid int      `json:"invalid"`
-		Notices []string `json:"notices"`
-		Errors  []struct {
-			Row     int    `json:"row"`
-			Column  string `json:"column"`
-			Message string `json:"message"`
-		} `json:"errors"`
+		Total    int          `json:"total"`
+		Valid    int          `json:"valid"`
+		Invalid  int          `json:"invalid"`
+		Notices  []string     `json:"notices"`
+		Errors   []rowProblem `json:"errors"`
+		Warnings []rowProblem `json:"warnings"`
+		Numbers  struct {
+			Needed    int `json:"needed"`
+			Available int `json:"available"`
+			Shortfall int `json:"shortfall"`
+		} `json:"numbers"`
 	}
 	if err := decode(b, &r); err != nil {
 		return fail(stderr, err)
@@ -98,11 +106,20 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 	for _, e := range r.Errors {
 		fmt.Fprintf(stdout, "row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
 	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(stdout, "row %d\t%s\twarning: %s\n", w.Row, w.Column, w.Message)
+	}
 	for _, n := range r.Notices {
 		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "%d rows: %d ready to import, %d with problems\n", r.Total, r.Valid, r.Invalid)
-	if r.Invalid > 0 {
+	if n := r.Numbers; n.Shortfall > 0 {
+		fmt.Fprintf(stdout, "numbers: %d rows need a free number, only %d available: about %d rows will fail with no number\n",
+			n.Needed, n.Available, n.Shortfall)
+	} else if n.Needed > 0 {
+		fmt.Fprintf(stdout, "numbers: %d rows need a free number, %d available\n", n.Needed, n.Available)
+	}
+	if r.Invalid > 0 || r.Numbers.Shortfall > 0 {
 		return exitFailed
 	}
 	return exitOK
