@@ -139,6 +139,7 @@ func TestBrowserUpload(t *testing.T) {
 	good := writeTemp(t, "accounts.csv", stacktest.CSV("acme.example", 1, rows))
 	badRow := writeTemp(t, "one-bad-row.csv", append(stacktest.CSV("acme.example", 50, 1),
 		[]byte("Bad,Row,not-an-address,Maybe,,auto,on,,English\r\n")...))
+	tooMany := writeTemp(t, "too-many.csv", stacktest.CSV("acme.example", 200, 22)) // 22 rows, 20 numbers
 	headerOnly := writeTemp(t, "header-only.csv", []byte(strings.SplitAfter(string(stacktest.CSV("x.example", 0, 0)), "\n")[0]))
 
 	if err := chromedp.Do(ctx,
@@ -180,6 +181,27 @@ func TestBrowserUpload(t *testing.T) {
 		}
 		if got := textOf(t, ctx, "check-errors"); !strings.Contains(got, "social_messaging") {
 			t.Errorf("errors table: got %q, want a social_messaging error", got)
+		}
+	})
+
+	t.Run("check only warns of too few numbers", func(t *testing.T) {
+		if err := chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{tooMany}),
+			chromedp.Click(chromedp.ID("check")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "the new check result", `document.getElementById("check-summary").textContent.startsWith("22 rows")`, 10*time.Second)
+		want := "22 rows: 22 ready to import, 0 with problems. Import & Invite: only 20 numbers available for 22 rows that need one: about 2 rows will fail with no number."
+		if got := textOf(t, ctx, "check-summary"); !strings.Contains(got, want) {
+			t.Errorf("summary: got %q, want %q", got, want)
+		}
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#check-errors tbody tr.warning").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := textOf(t, ctx, "check-errors"); n != 2 || !strings.Contains(got, "Warning: row 23, multiline_number: 22 rows need a free number and 20 are Available") {
+			t.Errorf("table: got %d warning rows, %q; want 2, the last naming the shortfall", n, got)
 		}
 	})
 

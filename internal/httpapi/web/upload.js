@@ -248,16 +248,26 @@
     $("check-result").hidden = true;
     setBusy(true);
     try {
-      const fd = formFor({ dry_run: "true", invite: "false" });
+      // Checked as Import & Invite, the one that needs free numbers: the errors are the same
+      // for Import, and the summary says what only Import & Invite would run short of.
+      const fd = formFor({ dry_run: "true", invite: "true" });
       const r = await apiJSON("POST", "/v1/organizations/" + encodeURIComponent(org()) + "/batches", fd);
+      const problems = (r.errors || []).concat((r.warnings || []).map((w) => ({ ...w, warning: true })));
       const body = $("check-errors").tBodies[0];
-      body.replaceChildren(...(r.errors || []).map((e) => {
+      body.replaceChildren(...problems.map((e) => {
         const tr = document.createElement("tr");
-        tr.append(cell(String(e.row), "num"), cell(e.column || ""), cell(e.message));
+        if (e.warning) tr.className = "warning";
+        tr.append(cell(String(e.row), "num"), cell(e.column || ""), cell((e.warning ? "Warning: " : "") + e.message));
         return tr;
       }));
-      $("check-errors").hidden = !(r.errors && r.errors.length);
+      $("check-errors").hidden = problems.length === 0;
       let s = r.total + " rows: " + r.valid + " ready to import, " + r.invalid + " with problems.";
+      const n = r.numbers;
+      if (n && n.shortfall > 0) {
+        s += " Import & Invite: only " + n.available + (n.available === 1 ? " number" : " numbers") + " available for " +
+          n.needed + " rows that need one: about " + n.shortfall + (n.shortfall === 1 ? " row" : " rows") +
+          " will fail with no number. Import alone gives those rows no number and does not fail them.";
+      }
       if (r.notices && r.notices.length) s += " " + r.notices.join(" ");
       $("check-summary").textContent = s;
       $("check-result").hidden = false;
