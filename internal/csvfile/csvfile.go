@@ -1,5 +1,6 @@
-// Package csvfile reads and validates the batch onboarding CSV file that
-// administrators fill in from the template: bytes in, rows and errors out.
+// Package csvfile reads and validates the batch onboarding file that
+// administrators fill in from the template, CSV or an .xlsx workbook: bytes
+// in, rows and errors out. It also builds the templates.
 //
 // It survives what spreadsheets do to such files: a byte order mark, UTF-16
 // or Windows-1252 text, semicolon or tab delimiters, CR line ends, edited
@@ -26,7 +27,7 @@ type Options struct {
 
 // Row is one data record of the file, normalised, with its problems.
 type Row struct {
-	Line                            int    // line of the file where the record starts; the header is line 1
+	Line                            int    // line of the file where the record starts (a workbook's row number); the header is line 1 in the template
 	Firstname, Lastname             string // as written, trimmed
 	Identifier                      string // lower-cased bare email address, or phone number in E.164
 	IdentifierKind                  string // "email" or "phone"; for an invalid identifier what it looked like, or ""
@@ -70,8 +71,10 @@ func (e FieldError) Error() string {
 // File is a parsed upload.
 type File struct {
 	Rows      []Row    // data rows in file order; the Note line and blank lines are not rows
-	Encoding  string   // one of the Encoding constants
-	Delimiter rune     // ',', ';' or '\t'
+	Format    string   // FormatCSV or FormatXLSX
+	Encoding  string   // one of the Encoding constants; "" for a workbook
+	Delimiter rune     // ',', ';' or '\t'; ',' for a workbook
+	Sheet     string   // the sheet read from a workbook, "" for CSV
 	NoteLine  int      // line of the skipped Note line, 0 if none
 	Notices   []string // file-level notices for the response
 }
@@ -115,11 +118,14 @@ func Parse(data []byte, opts Options) (*File, error) {
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = MaxRows
 	}
+	if isWorkbook(data) {
+		return parseWorkbook(data, opts)
+	}
 	text, encoding, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Encoding: encoding}
+	f := &File{Format: FormatCSV, Encoding: encoding}
 	if encoding == EncodingWindows1252 {
 		f.Notices = append(f.Notices, "the file is not UTF-8; it was read as Windows-1252 (Western European): check that accented names look right")
 	}

@@ -39,13 +39,12 @@ func decode(data []byte) (text, encoding string, err error) {
 		return "", "", &FileError{Code: "empty_file", Message: "the file is empty; fill in the template and upload it"}
 	}
 	switch {
-	case bytes.HasPrefix(data, magicZip), bytes.HasPrefix(data, magicZip0):
-		return "", "", &FileError{Code: "xlsx_not_csv",
-			Message: "this looks like an Excel workbook (.xlsx), not a CSV file; " + saveAsCSV,
-			Details: []string{"format: xlsx"}}
 	case bytes.HasPrefix(data, magicOLE):
-		return "", "", &FileError{Code: "xlsx_not_csv",
-			Message: "this looks like an Excel workbook (.xls), not a CSV file; " + saveAsCSV,
+		// An .xls of Excel 97-2003, or an .xlsx with a password (Excel encrypts it into the
+		// same container). Parse reads .xlsx workbooks before decode sees them.
+		return "", "", &FileError{Code: "xls_unsupported",
+			Message: "this looks like an Excel 97-2003 workbook (.xls) or a password-protected workbook, which cannot be read; " +
+				"in Excel, save it without a password as Excel Workbook (.xlsx) or as CSV UTF-8 (File > Save As) and upload that file",
 			Details: []string{"format: xls"}}
 	case bytes.HasPrefix(data, magicPDF):
 		return "", "", notText("this is a PDF document")
@@ -157,8 +156,8 @@ func binaryText(text string) string {
 	return ""
 }
 
-// notText is the FileError for an upload that is not a CSV text file.
+// notText is the FileError for an upload that is neither a CSV text file nor a workbook.
 func notText(why string) *FileError {
 	return &FileError{Code: "not_text",
-		Message: why + "; upload the accounts as a CSV file: in your spreadsheet, " + saveAsCSV}
+		Message: why + "; upload the accounts as an Excel workbook (.xlsx) or a CSV file: in your spreadsheet, " + saveAsCSV}
 }

@@ -210,8 +210,8 @@ func TestParseTestdataHeaders(t *testing.T) {
 
 func TestParseTestdataNotCSV(t *testing.T) {
 	tests := []struct{ file, code, says string }{
-		{"not-csv.xlsx", "xlsx_not_csv", "save it as CSV (File > Save As > CSV UTF-8)"},
-		{"old.xls", "xlsx_not_csv", "Excel workbook (.xls)"},
+		{"not-csv.xlsx", "unreadable_workbook", "save it again as Excel Workbook (.xlsx) or as CSV UTF-8"},
+		{"old.xls", "xls_unsupported", "save it without a password as Excel Workbook (.xlsx) or as CSV UTF-8"},
 		{"binary.bin", "not_text", "binary data"},
 	}
 	for _, tt := range tests {

@@ -11,8 +11,7 @@ import (
 )
 
 // read parses the decoded text into f: it finds the delimiter and the
-// header, skips blank and Note lines, validates each data row and enforces
-// the row limit.
+// header, then reads the records (see readRecords).
 func read(text string, opts Options, f *File) error {
 	hl, sep := headerLine(text)
 	if hl == "" {
@@ -26,14 +25,47 @@ func read(text string, opts Options, f *File) error {
 	r.Comma = f.Delimiter
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
+	src := &csvRecords{r: r, delim: f.Delimiter}
+	return readRecords(src, opts, f, f.Delimiter, min(strings.Count(text, "\n")+1, opts.MaxRows))
+}
 
+// records is where readRecords gets the records of a file: the CSV reader, or a workbook's
+// sheet. next returns a record and the line (row) where it starts, or io.EOF after the last;
+// an error other than io.EOF is a *FileError.
+type records interface {
+	next() (rec []string, line int, err error)
+}
+
+// csvRecords reads the records of CSV text.
+type csvRecords struct {
+	r     *csv.Reader
+	delim rune
+}
+
+func (c *csvRecords) next() ([]string, int, error) {
+	rec, err := c.r.Read()
+	if err == io.EOF {
+		return nil, 0, err
+	}
+	if err != nil {
+		return nil, 0, csvError(err, c.delim)
+	}
+	line, _ := c.r.FieldPos(0)
+	return rec, line, nil
+}
+
+// readRecords reads the records of src into f: it skips blank and Note lines, takes the
+// first other record as the header, validates each data row and enforces the row limit.
+// delim is the CSV delimiter that messages name, 0 for a workbook; about is a guess of how
+// many rows there are.
+func readRecords(src records, opts Options, f *File, delim rune, about int) error {
 	var (
 		v         *validator
 		noteLines []int
 		dataRows  int
 	)
 	for {
-		rec, err := r.Read()
+		rec, line, err := src.next()
 		if err == io.EOF {
 			break
 		}
@@ -41,9 +73,8 @@ func read(text string, opts Options, f *File) error {
 			if dataRows > opts.MaxRows {
 				break // too many rows is the more useful thing to say
 			}
-			return csvError(err, f.Delimiter)
+			return err
 		}
-		line, _ := r.FieldPos(0)
 		if blankRecord(rec) {
 			continue
 		}
@@ -57,7 +88,7 @@ func read(text string, opts Options, f *File) error {
 				if err != nil {
 					return err
 				}
-				v = newValidator(h, opts, f.Delimiter, min(strings.Count(text, "\n")+1, opts.MaxRows))
+				v = newValidator(h, opts, delim, about)
 			}
 			continue
 		}
@@ -68,6 +99,11 @@ func read(text string, opts Options, f *File) error {
 		dataRows++
 		if dataRows > opts.MaxRows {
 			continue // keep counting, to say how many there are
+		}
+		if delim == 0 && len(rec) < v.h.width {
+			// A sheet's row ends at its last filled cell: the empty cells after it are
+			// empty values, not missing ones.
+			rec = append(rec, make([]string, v.h.width-len(rec))...)
 		}
 		f.Rows = append(f.Rows, v.row(rec, line))
 	}

@@ -164,8 +164,8 @@ func (v *validator) row(rec []string, line int) Row {
 }
 
 // shape checks the record's number of cells against the header. Values
-// beyond the last named column usually mean a value with an unquoted delimiter that
-// shifted the rest, so such a record gets one error and no further checks;
+// beyond the last named column usually mean (in a CSV file) a value with an unquoted
+// delimiter that shifted the rest, so such a record gets one error and no further checks;
 // a short record gets one error naming the mandatory columns it lacks.
 func (c *rowCheck) shape() bool {
 	h := c.v.h
@@ -178,6 +178,12 @@ func (c *rowCheck) shape() bool {
 				extra = append(extra, cell)
 			}
 		}
+	}
+	if len(extra) > 0 && c.v.delim == 0 { // a workbook: no delimiter shifted anything
+		c.recordError(strings.Join(extra, ", "), fmt.Sprintf(
+			"has %d values but the header names %d columns (extra: %s); remove them or give their columns a name in the header",
+			last, h.namedWidth, quoteList(extra)))
+		return false
 	}
 	if len(extra) > 0 {
 		d := delimiterName(c.v.delim)
