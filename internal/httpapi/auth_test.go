@@ -57,6 +57,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/organizations/" + orgA + "/numbers", []string{"numbers"}, true, map[string]any{"numbers": []string{"+15559990001"}}, false},
 		{"GET", "/v1/organizations/" + orgA + "/accounts", []string{"accounts"}, true, nil, false},
 		{"GET", "/v1/organizations/" + orgA + "/accounts/template.csv", []string{"accounts"}, true, nil, false},
+		{"GET", "/v1/organizations/" + orgA + "/accounts/template.xlsx", []string{"accounts"}, true, nil, false},
 		{"POST", "/v1/organizations/" + orgA + "/batches", []string{"accounts"}, true, nil, true},
 		{"GET", "/v1/organizations/" + orgA + "/batches", []string{"accounts", "reports"}, true, nil, false},
 		{"GET", "/v1/batches/" + batch.ID, []string{"accounts", "reports"}, true, nil, false},

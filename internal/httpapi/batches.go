@@ -70,7 +70,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	if errors.As(err, &fe) {
 		s.metrics.Uploads.WithLabelValues(fe.Code).Inc()
 		status := http.StatusUnprocessableEntity
-		if fe.Code == "not_text" || fe.Code == "xlsx_not_csv" {
+		if fe.Code == "not_text" || fe.Code == "xls_unsupported" || fe.Code == "unreadable_workbook" {
 			status = http.StatusUnsupportedMediaType
 		}
 		e := &Error{Status: status, Code: fe.Code, Message: fe.Message}
@@ -177,7 +177,7 @@ func (s *Server) readUpload(r *http.Request) (upload, error) {
 		fields[part.FormName()] = strings.TrimSpace(string(v))
 	}
 	if !seenFile {
-		return up, errorf(http.StatusBadRequest, "file_missing", "attach the CSV file as the form field \"file\"")
+		return up, errorf(http.StatusBadRequest, "file_missing", "attach the CSV file or .xlsx workbook as the form field \"file\"")
 	}
 	up.groupID = fields["permission_group"]
 	if up.groupID == "" {

@@ -78,6 +78,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /v1/organizations/{org}/numbers", s.authed(s.addNumbers, store.PrivNumbers))
 	mux.Handle("GET /v1/organizations/{org}/accounts", s.authed(s.listAccounts, store.PrivAccounts))
 	mux.Handle("GET /v1/organizations/{org}/accounts/template.csv", s.authed(s.accountsTemplate, store.PrivAccounts))
+	mux.Handle("GET /v1/organizations/{org}/accounts/template.xlsx", s.authed(s.accountsTemplateXLSX, store.PrivAccounts))
 
 	mux.Handle("POST /v1/organizations/{org}/batches", s.authed(s.createBatch, store.PrivAccounts))
 	mux.Handle("GET /v1/organizations/{org}/batches", s.authed(s.listBatches, store.PrivAccounts, store.PrivReports))

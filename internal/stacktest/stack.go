@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"github.com/xuri/excelize/v2"
 
+	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/mailer"
@@ -317,6 +320,31 @@ func CSV(domain string, start, n int) []byte {
 		fmt.Fprintf(&b, "User,%d,user%d@%s,No,,auto,on,,English\r\n", start+i, start+i, domain)
 	}
 	return []byte(b.String())
+}
+
+// XLSX builds the same upload as CSV as an .xlsx workbook: the template of an organization
+// without social messaging, its Accounts sheet filled with text cells as Excel writes them.
+func XLSX(domain string, start, n int) []byte {
+	tpl, err := csvfile.TemplateXLSX(false)
+	if err != nil {
+		panic(err)
+	}
+	wb, err := excelize.OpenReader(bytes.NewReader(tpl))
+	if err != nil {
+		panic(err)
+	}
+	defer wb.Close()
+	for i := range n {
+		row := []any{"User", strconv.Itoa(start + i), fmt.Sprintf("user%d@%s", start+i, domain), "No", nil, "auto", "on", nil, "English"}
+		if err := wb.SetSheetRow(csvfile.TemplateSheet, "A"+strconv.Itoa(i+2), &row); err != nil {
+			panic(err)
+		}
+	}
+	buf, err := wb.WriteToBuffer()
+	if err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }
 
 // pendingRows describes the rows of batch id that have not settled, and their tasks.
