@@ -155,7 +155,7 @@ func TestXLSXUploadRefusedAsCSVIs(t *testing.T) {
 		var xr, cr struct {
 			Total, Valid, Invalid int
 			Errors                []struct {
-				Row            int
+				Row             int
 				Column, Message string
 			}
 		}
