@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 )
@@ -110,6 +111,38 @@ func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []str
 			fmt.Fprintf(stdout, "%s\t%s\n", a.AccountID, a.Number)
 		}
 		fmt.Fprintf(stdout, "%d accounts moved to %s\n", r.Moved, *to)
+		return exitOK
+	}
+}
+
+func templateFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	org := fs.String("org", "", "organization id (required)")
+	xlsx := fs.Bool("xlsx", false, "the Excel template (.xlsx, with drop-down lists) instead of the CSV one")
+	out := fs.String("o", "", `where to save it (default multiline-accounts-template.csv or .xlsx; "-" for stdout)`)
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if *org == "" || len(args) != 0 {
+			return fail(stderr, usagef("template takes --org and no arguments"))
+		}
+		ext := "csv"
+		if *xlsx {
+			ext = "xlsx"
+		}
+		b, _, err := c.do(ctx, "GET", "/v1/organizations/"+pathEscape(*org)+"/accounts/template."+ext, "", nil)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *out == "-" {
+			_, _ = stdout.Write(b)
+			return exitOK
+		}
+		path := *out
+		if path == "" {
+			path = "multiline-accounts-template." + ext
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return fail(stderr, fmt.Errorf("save template: %w", err))
+		}
+		fmt.Fprintf(stdout, "template saved to %s\n", path)
 		return exitOK
 	}
 }

@@ -3,6 +3,7 @@
 //	mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
 //	mlctl batches --org ID
 //	mlctl report ID [-o PATH]
+//	mlctl template --org ID [--xlsx] [-o PATH]
 //	mlctl resend --org ID ACCOUNT_ID...
 //	mlctl move --to ORG ACCOUNT_ID...
 //
@@ -46,6 +47,7 @@ Usage:
   mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
   mlctl batches --org ID
   mlctl report ID [-o PATH]
+  mlctl template --org ID [--xlsx] [-o PATH]
   mlctl resend --org ID ACCOUNT_ID...
   mlctl move --to ORG ACCOUNT_ID...
 
@@ -62,11 +64,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"upload":  {flags: uploadFlags},
-	"batches": {flags: batchesFlags},
-	"report":  {flags: reportFlags},
-	"resend":  {flags: resendFlags},
-	"move":    {flags: moveFlags},
+	"upload":   {flags: uploadFlags},
+	"batches":  {flags: batchesFlags},
+	"report":   {flags: reportFlags},
+	"template": {flags: templateFlags},
+	"resend":   {flags: resendFlags},
+	"move":     {flags: moveFlags},
 }
 
 // usageError is a mistake in the command line; run prints it with the usage hint.

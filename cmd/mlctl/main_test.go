@@ -232,3 +232,27 @@ func TestUploadProgressBar(t *testing.T) {
 		t.Errorf("eta: got %q, want about 6s left", got)
 	}
 }
+
+func TestTemplateCommand(t *testing.T) {
+	_, org, _, mlctl := setup(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, out, errOut := mlctl("template", "--org", org)
+	if code != exitOK || !strings.Contains(out, "multiline-accounts-template.csv") {
+		t.Fatalf("csv: got %d %q %q, want 0 and the file name", code, out, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "multiline-accounts-template.csv")); err != nil || !bytes.HasPrefix(b, []byte("firstname,")) {
+		t.Errorf("csv template: got %q, %v", b, err)
+	}
+	xlsx := filepath.Join(dir, "t.xlsx")
+	code, out, errOut = mlctl("template", "--org", org, "--xlsx", "-o", xlsx)
+	if code != exitOK || !strings.Contains(out, xlsx) {
+		t.Fatalf("xlsx: got %d %q %q, want 0 and the file name", code, out, errOut)
+	}
+	if b, err := os.ReadFile(xlsx); err != nil || !bytes.HasPrefix(b, []byte("PK\x03\x04")) {
+		t.Errorf("xlsx template: got %d bytes, %v; want a zip archive", len(b), err)
+	}
+	if code, _, errOut := mlctl("template"); code != exitUsage || !strings.Contains(errOut, "--org") {
+		t.Errorf("no --org: got %d %q, want 2 naming --org", code, errOut)
+	}
+}

@@ -200,11 +200,12 @@
     return tr;
   }
 
-  async function downloadTemplate() {
+  // downloadTemplate saves the organization's template; ext is "csv" or "xlsx".
+  async function downloadTemplate(ext) {
     clearError();
     try {
-      const resp = await api("GET", "/v1/organizations/" + encodeURIComponent(org()) + "/accounts/template.csv");
-      saveBlob(await resp.blob(), filenameOf(resp, "accounts-template.csv"));
+      const resp = await api("GET", "/v1/organizations/" + encodeURIComponent(org()) + "/accounts/template." + ext);
+      saveBlob(await resp.blob(), filenameOf(resp, "accounts-template." + ext));
     } catch (err) {
       showError(err);
     }
@@ -369,7 +370,8 @@
     $("upload-form").addEventListener("submit", (ev) => ev.preventDefault());
     $("signout").addEventListener("click", signOut);
     $("org").addEventListener("change", orgChanged);
-    $("template").addEventListener("click", downloadTemplate);
+    $("template").addEventListener("click", () => downloadTemplate("csv"));
+    $("template-xlsx").addEventListener("click", () => downloadTemplate("xlsx"));
     $("check").addEventListener("click", check);
     $("import").addEventListener("click", () => startImport(false));
     $("import-invite").addEventListener("click", () => startImport(true));
