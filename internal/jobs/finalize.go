@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/multiline/onboarding/internal/report"
 )
 
 // handleFinalize closes a batch whose rows have all settled and stores its report. It runs
@@ -15,7 +17,7 @@ func (h *Handler) handleFinalize(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	log := h.log.With().Str("batch_id", p.BatchID).Logger()
-	f, err := h.store.FinalizeBatch(ctx, p.BatchID, BuildReport)
+	f, err := h.store.FinalizeBatch(ctx, p.BatchID, report.CSV)
 	if err != nil {
 		return fmt.Errorf("finalize: %w", err)
 	}

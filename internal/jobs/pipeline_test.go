@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/multiline/onboarding/internal/jobs"
+	batchreport "github.com/multiline/onboarding/internal/report"
 	"github.com/multiline/onboarding/internal/stacktest"
 	"github.com/multiline/onboarding/internal/store"
 )
@@ -86,11 +87,11 @@ func TestImportAndInviteEndToEnd(t *testing.T) {
 		t.Errorf("invitation lacks the activation link:\n%s", msgs[0].Text())
 	}
 	recs := report(t, s, b.ID)
-	if len(recs) != 21 || strings.Join(recs[0], ",") != strings.Join(jobs.ReportColumns, ",") {
+	if len(recs) != 21 || strings.Join(recs[0], ",") != strings.Join(batchreport.Columns, ",") {
 		t.Fatalf("report: got %d lines, header %v", len(recs), recs[0])
 	}
 	for i, r := range recs[1:] {
-		if r[0] != fmt.Sprint(i+2) || r[4] != "succeeded" || r[7] != "sent" || !strings.HasPrefix(r[6], "'+1555") {
+		if r[0] != fmt.Sprint(i+2) || r[4] != "succeeded" || r[7] != "sent" || !strings.HasPrefix(r[6], "+1555") {
 			t.Errorf("report line %d: got %v", i+1, r)
 		}
 	}

@@ -16,6 +16,7 @@ type ReportRow struct {
 	Lastname        string `db:"lastname"`
 	Status          string `db:"status"`
 	Reason          string `db:"reason"`
+	ReasonCode      string `db:"reason_code"` // one of the Code constants; invalid_value for rows refused at upload
 	MultilineNumber string `db:"multiline_number"`
 	Invitation      string `db:"invitation"`
 	AccountID       string `db:"account_id"`
@@ -73,12 +74,8 @@ func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]Repor
 		if f.Pending > 0 {
 			return nil
 		}
-		const qr = `SELECT line, raw_identifier, firstname, lastname, status, reason,
-				CASE WHEN number <> '' THEN number ELSE multiline_number END AS multiline_number,
-				invitation, COALESCE(account_id::text, '') AS account_id
-			FROM batch_rows WHERE batch_id = $1 ORDER BY line`
 		var rows []ReportRow
-		if err := tx.SelectContext(ctx, &rows, qr, id); err != nil {
+		if err := tx.SelectContext(ctx, &rows, qreportRows, id); err != nil {
 			return fmt.Errorf("read report rows: %w", mapErr(err))
 		}
 		csv, err := build(rows)
@@ -106,6 +103,23 @@ func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]Repor
 	}
 	f.Batch, err = s.Batch(ctx, id)
 	return f, err
+}
+
+// qreportRows reads the lines of batch id's report, in file order.
+const qreportRows = `SELECT line, raw_identifier, firstname, lastname, status, reason, reason_code,
+		CASE WHEN number <> '' THEN number ELSE multiline_number END AS multiline_number,
+		invitation, COALESCE(account_id::text, '') AS account_id
+	FROM batch_rows WHERE batch_id = $1 ORDER BY line`
+
+// ReportRows returns the lines of batch id's report, in file order. Once the batch has
+// finished they no longer change, so a report built from them at any later time is the one
+// the finalizer stored.
+func (s *Store) ReportRows(ctx context.Context, id string) ([]ReportRow, error) {
+	var rows []ReportRow
+	if err := s.db.SelectContext(ctx, &rows, qreportRows, id); err != nil {
+		return nil, fmt.Errorf("read report rows: %w", mapErr(err))
+	}
+	return rows, nil
 }
 
 // UnfinishedBatch is a batch the reconciler looks at.
