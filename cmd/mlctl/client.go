@@ -139,9 +139,9 @@ func (c *client) upload(ctx context.Context, org, file string, fields map[string
 	return b, err
 }
 
-// report returns the Batch Operations Report of a finished batch.
-func (c *client) report(ctx context.Context, id string) ([]byte, error) {
-	b, _, err := c.do(ctx, http.MethodGet, "/v1/batches/"+pathEscape(id)+"/report.csv", "", nil)
+// report returns the Batch Operations Report of a finished batch, in format "csv" or "xlsx".
+func (c *client) report(ctx context.Context, id, format string) ([]byte, error) {
+	b, _, err := c.do(ctx, http.MethodGet, "/v1/batches/"+pathEscape(id)+"/report."+format, "", nil)
 	return b, err
 }
 

@@ -36,14 +36,19 @@ func batchesFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []
 }
 
 func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
-	out := fs.String("o", "", `where to save the report (default batch-<id>-report.csv; "-" for stdout)`)
+	out := fs.String("o", "", `where to save the report (default batch-<id>-report.csv; "-" for stdout); a .xlsx name saves the workbook`)
+	xlsx := fs.Bool("xlsx", false, "the report as an Excel workbook (default name batch-<id>-report.xlsx)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if len(args) != 1 {
 			return fail(stderr, usagef("report takes one batch ID"))
 		}
 		id := args[0]
 		if *out == "-" {
-			b, err := c.report(ctx, id)
+			format := "csv"
+			if *xlsx {
+				format = "xlsx"
+			}
+			b, err := c.report(ctx, id, format)
 			if err != nil {
 				return fail(stderr, err)
 			}
@@ -53,6 +58,12 @@ func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		path := *out
 		if path == "" {
 			path = "batch-" + id + "-report.csv"
+			if *xlsx {
+				path = "batch-" + id + "-report.xlsx"
+			}
+		}
+		if *xlsx && reportFormat(path) != "xlsx" {
+			return fail(stderr, usagef("--xlsx saves a workbook: give -o a name ending in .xlsx, or leave -o out"))
 		}
 		if err := saveReport(ctx, c, id, path); err != nil {
 			return fail(stderr, err)

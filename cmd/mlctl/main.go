@@ -2,7 +2,7 @@
 //
 //	mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
 //	mlctl batches --org ID
-//	mlctl report ID [-o PATH]
+//	mlctl report ID [-o PATH] [--xlsx]
 //	mlctl template --org ID [--xlsx] [-o PATH]
 //	mlctl resend --org ID ACCOUNT_ID...
 //	mlctl move --to ORG ACCOUNT_ID...
@@ -46,7 +46,7 @@ const usage = `mlctl drives the MultiLine batch onboarding API.
 Usage:
   mlctl upload FILE --org ID --permission-group ID [--invite] [--dry-run] [--wait] [--report PATH]
   mlctl batches --org ID
-  mlctl report ID [-o PATH]
+  mlctl report ID [-o PATH] [--xlsx]
   mlctl template --org ID [--xlsx] [-o PATH]
   mlctl resend --org ID ACCOUNT_ID...
   mlctl move --to ORG ACCOUNT_ID...

@@ -176,6 +176,16 @@ func TestUploadScriptCommands(t *testing.T) {
 		if code, _, errOut := mlctl("report", "no-such-batch"); code != exitFailed || !strings.Contains(errOut, "batch_not_found") {
 			t.Errorf("report of a missing batch: got exit %d, stderr %q; want 1 and batch_not_found", code, errOut)
 		}
+		xlsx := filepath.Join(t.TempDir(), "report.xlsx")
+		if code, _, errOut := mlctl("report", list.Batches[0].ID, "-o", xlsx); code != exitOK {
+			t.Fatalf("report -o report.xlsx: exit %d, stderr %q", code, errOut)
+		}
+		if b, err := os.ReadFile(xlsx); err != nil || !bytes.HasPrefix(b, []byte("PK\x03\x04")) {
+			t.Errorf("report -o report.xlsx: got %.8q (%v), want a workbook (a zip file)", b, err)
+		}
+		if code, _, errOut := mlctl("report", list.Batches[0].ID, "--xlsx", "-o", "r.csv"); code != exitUsage {
+			t.Errorf("report --xlsx -o r.csv: got exit %d, stderr %q; want a usage error", code, errOut)
+		}
 	})
 
 	var accounts struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -192,8 +193,16 @@ func isTerminal(w io.Writer) bool {
 
 // saveReport writes the batch's report to path ("-" for stdout is not offered: the summary
 // goes there).
+// reportFormat is the report format a file name asks for: "xlsx" for a .xlsx name, else "csv".
+func reportFormat(path string) string {
+	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		return "xlsx"
+	}
+	return "csv"
+}
+
 func saveReport(ctx context.Context, c *client, id, path string) error {
-	b, err := c.report(ctx, id)
+	b, err := c.report(ctx, id, reportFormat(path))
 	if err != nil {
 		return err
 	}

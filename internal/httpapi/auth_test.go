@@ -62,6 +62,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/organizations/" + orgA + "/batches", []string{"accounts", "reports"}, true, nil, false},
 		{"GET", "/v1/batches/" + batch.ID, []string{"accounts", "reports"}, true, nil, false},
 		{"GET", "/v1/batches/" + batch.ID + "/report.csv", []string{"accounts", "reports"}, true, nil, false},
+		{"GET", "/v1/batches/" + batch.ID + "/report.xlsx", []string{"accounts", "reports"}, true, nil, false},
 		{"POST", "/v1/batches/" + batch.ID + "/cancel", []string{"accounts"}, true, nil, false},
 		{"GET", "/v1/organizations/" + orgA + "/invitation-templates/en", []string{"accounts"}, true, nil, false},
 		{"PUT", "/v1/organizations/" + orgA + "/invitation-templates/en", []string{"accounts"}, true, map[string]any{"subject": "Hi", "text": "{{.Link}}", "html": "<a href=\"{{.Link}}\">go</a>"}, false},

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/multiline/onboarding/internal/csvfile"
+	"github.com/multiline/onboarding/internal/report"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -33,14 +35,23 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, admin store.Ad
 	return nil
 }
 
-func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+// finishedBatchInScope is batchInScope for a report: 409 until the batch has finished.
+func (s *Server) finishedBatchInScope(r *http.Request, admin store.Admin) (store.Batch, error) {
 	b, err := s.batchInScope(r, admin)
 	if err != nil {
-		return err
+		return b, err
 	}
 	if b.FinishedAt == nil {
-		return errorf(http.StatusConflict, "batch_not_finished",
+		return b, errorf(http.StatusConflict, "batch_not_finished",
 			"the report is ready when the batch finishes; it is %s with %d of %d rows processed", b.Status, b.Processed, b.Total)
+	}
+	return b, nil
+}
+
+func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.finishedBatchInScope(r, admin)
+	if err != nil {
+		return err
 	}
 	csv, err := s.store.BatchReport(r.Context(), b.ID)
 	if err != nil {
@@ -52,6 +63,31 @@ func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, admin store
 	_, err = w.Write(csv)
 	return err
 }
+
+// batchReportXLSX serves the report as a workbook, built now from the batch's rows: they no
+// longer change once the batch has finished, so it holds what the stored CSV holds.
+func (s *Server) batchReportXLSX(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.finishedBatchInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	rows, err := s.store.ReportRows(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	xlsx, err := report.XLSX(rows)
+	if err != nil {
+		return fmt.Errorf("build xlsx report: %w", err)
+	}
+	w.Header().Set("Content-Type", xlsxType)
+	w.Header().Set("Content-Disposition", `attachment; filename="batch-operations-report-`+b.ID+`.xlsx"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, err = w.Write(xlsx)
+	return err
+}
+
+// xlsxType is the media type of an Excel workbook.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 func (s *Server) listBatches(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
 	org, err := s.existingOrg(r, admin)
