@@ -117,6 +117,46 @@ func TestXLSXTemplateFilledAndUploaded(t *testing.T) {
 			t.Errorf("%s: invitation got %v, want %s", w.identifier, deref(a.Invitation), w.invitation)
 		}
 	}
+
+	// The round trip ends in the report as a workbook: each row on the line Excel showed it,
+	// with its identifier as the file held it (Cy's phone was typed as a number, so without
+	// its +), and the numbers the rows got as +E.164 text cells, not numbers and not prefixed.
+	rep := s.Do("GET", "/v1/batches/"+b.ID+"/report.xlsx", s.RootToken, nil)
+	if rep.Status != 200 {
+		t.Fatalf("report.xlsx: got %d %s", rep.Status, rep.Body)
+	}
+	wb, err := excelize.OpenReader(bytes.NewReader(rep.Body))
+	if err != nil {
+		t.Fatalf("open report: %v", err)
+	}
+	defer wb.Close()
+	sheet := wb.GetSheetName(0)
+	rows, err := wb.GetRows(sheet)
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("report rows: got %d, %v; want a header and 3 rows", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for i, w := range []struct{ line, identifier, number string }{
+		{"2", "ann@social.test", "+15550000001"},
+		{"3", "bob@social.test", ""},
+		{"4", "15550109003", "+15550000002"},
+	} {
+		r := rows[i+1]
+		if r[col["row"]] != w.line || r[col["email address or device"]] != w.identifier || r[col["status"]] != "succeeded" {
+			t.Errorf("report row %d: got %v, want line %s %s succeeded", i+1, r, w.line, w.identifier)
+		}
+		if w.number == "" {
+			continue
+		}
+		cell, _ := excelize.CoordinatesToCellName(col["multiline_number"]+1, i+2)
+		typ, _ := wb.GetCellType(sheet, cell)
+		if got := r[col["multiline_number"]]; got != w.number || typ == excelize.CellTypeNumber {
+			t.Errorf("report row %d multiline_number: got %q (cell type %v), want the text %q", i+1, got, typ, w.number)
+		}
+	}
 }
 
 func TestXLSXUploadRefusedAsCSVIs(t *testing.T) {
