@@ -27,6 +27,7 @@ import (
 
 func main() {
 	log := zerolog.New(os.Stderr).With().Timestamp().Str("process", "api").Logger()
+	jobs.RouteRedisLogs(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, log, os.Args[1:])
 	stop()

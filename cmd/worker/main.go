@@ -29,6 +29,7 @@ import (
 
 func main() {
 	log := zerolog.New(os.Stderr).With().Timestamp().Str("process", "worker").Logger()
+	jobs.RouteRedisLogs(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, log)
 	stop()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/mailer"
@@ -192,3 +193,16 @@ func (l asynqLogger) Info(args ...any)  { l.log.Info().Msgf("%v", args...) }
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msgf("%v", args...) }
 func (l asynqLogger) Error(args ...any) { l.log.Error().Msgf("%v", args...) }
 func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msgf("%v", args...) }
+
+// RouteRedisLogs sends go-redis's own log lines (a connection pool that cannot dial, say),
+// which it writes to stderr by default, to log as JSON. Both processes call it at start; the
+// logger is go-redis's one global.
+func RouteRedisLogs(log zerolog.Logger) {
+	redis.SetLogger(redisLogger{log.With().Str("component", "redis").Logger()})
+}
+
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn().Msgf(format, v...)
+}
