@@ -27,7 +27,9 @@ type batchJSON struct {
 func (s *Server) batchJSON(b store.Batch) batchJSON {
 	out := batchJSON{Batch: b}
 	if b.FinishedAt != nil {
-		u := strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/batches/" + b.ID + "/report.csv"
+		// The report in the file's own delimiter: a spreadsheet set up for semicolons opens a
+		// comma report as one column.
+		u := strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/batches/" + b.ID + "/report.csv" + delimiterQuery(b.Delimiter)
 		out.ReportURL = &u
 	}
 	return out
@@ -94,7 +96,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	rows := newRows(file)
 	b, pending, err := s.store.CreateBatch(r.Context(), store.NewBatch{
 		OrganizationID: orgID, PermissionGroupID: up.groupID, AdminID: admin.ID, UploadedBy: admin.Email,
-		Filename: up.filename, FileSHA256: sum[:], Invite: up.invite,
+		Filename: up.filename, FileSHA256: sum[:], Invite: up.invite, Delimiter: string(file.Delimiter),
 	}, rows)
 	if err != nil {
 		return err

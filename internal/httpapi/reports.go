@@ -48,12 +48,26 @@ func (s *Server) finishedBatchInScope(r *http.Request, admin store.Admin) (store
 	return b, nil
 }
 
+// batchReport serves the stored report CSV, or, with ?delimiter=; (or tab), the same report
+// built now from the batch's rows with that delimiter.
 func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	comma, err := reportDelimiter(r)
+	if err != nil {
+		return err
+	}
 	b, err := s.finishedBatchInScope(r, admin)
 	if err != nil {
 		return err
 	}
-	csv, err := s.store.BatchReport(r.Context(), b.ID)
+	var csv []byte
+	if comma == ',' {
+		csv, err = s.store.BatchReport(r.Context(), b.ID)
+	} else {
+		var rows []store.ReportRow
+		if rows, err = s.store.ReportRows(r.Context(), b.ID); err == nil {
+			csv, err = report.CSVWith(rows, comma)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -84,6 +98,31 @@ func (s *Server) batchReportXLSX(w http.ResponseWriter, r *http.Request, admin s
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, err = w.Write(xlsx)
 	return err
+}
+
+// reportDelimiter reads ?delimiter= of a report request: ",", ";" or a tab ("tab").
+func reportDelimiter(r *http.Request) (rune, error) {
+	switch r.URL.Query().Get("delimiter") {
+	case "", ",":
+		return ',', nil
+	case ";":
+		return ';', nil
+	case "tab", "\t":
+		return '\t', nil
+	default:
+		return 0, errorf(http.StatusBadRequest, "invalid_delimiter", `delimiter must be ",", ";" or "tab"`)
+	}
+}
+
+// delimiterQuery is the query that asks for a report in delimiter d ("" for a comma).
+func delimiterQuery(d string) string {
+	switch d {
+	case ";":
+		return "?delimiter=%3B"
+	case "\t":
+		return "?delimiter=tab"
+	}
+	return ""
 }
 
 // xlsxType is the media type of an Excel workbook.

@@ -26,10 +26,14 @@ func Cells(r store.ReportRow) []string {
 
 // CSV writes the Batch Operations Report: one line per data row of the file, in file order,
 // with a UTF-8 BOM and CRLF so that Excel opens it as UTF-8.
-func CSV(rows []store.ReportRow) ([]byte, error) {
+func CSV(rows []store.ReportRow) ([]byte, error) { return CSVWith(rows, ',') }
+
+// CSVWith is CSV with another delimiter (";" or a tab), for spreadsheets set up for it.
+func CSVWith(rows []store.ReportRow, comma rune) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
 	w := csv.NewWriter(&buf)
+	w.Comma = comma
 	w.UseCRLF = true
 	if err := w.Write(Columns); err != nil {
 		return nil, err

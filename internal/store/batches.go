@@ -40,6 +40,7 @@ type Batch struct {
 	UploadedBy        string     `db:"uploaded_by" json:"uploaded_by"`
 	Filename          string     `db:"filename" json:"filename"`
 	Invite            bool       `db:"invite" json:"invite"`
+	Delimiter         string     `db:"delimiter" json:"delimiter"`
 	Status            string     `db:"status" json:"status"`
 	Total             int        `db:"total" json:"total"`
 	Processed         int        `db:"processed" json:"processed"`
@@ -52,7 +53,7 @@ type Batch struct {
 	FinishedAt        *time.Time `db:"finished_at" json:"finished_at"`
 }
 
-const batchColumns = `b.id, b.organization_id, b.permission_group_id, b.uploaded_by, b.filename, b.invite,
+const batchColumns = `b.id, b.organization_id, b.permission_group_id, b.uploaded_by, b.filename, b.invite, b.delimiter,
 	b.status, b.total, b.created_at, b.started_at, b.cancel_requested_at, b.finished_at,
 	c.processed, c.succeeded, c.failed, c.canceled`
 
@@ -74,6 +75,7 @@ type NewBatch struct {
 	Filename          string
 	FileSHA256        []byte
 	Invite            bool
+	Delimiter         string // of the uploaded file: ",", ";" or a tab; "" means ","
 }
 
 // NewRow is one data row of an upload. A row with a non-empty FailReason failed validation
@@ -103,10 +105,10 @@ func (s *Store) CreateBatch(ctx context.Context, nb NewBatch, rows []NewRow) (Ba
 	var pending []int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		const qb = `INSERT INTO batches (organization_id, permission_group_id, admin_id, uploaded_by,
-				filename, file_sha256, invite, total)
-			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8) RETURNING id`
+				filename, file_sha256, invite, total, delimiter)
+			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, COALESCE(NULLIF($9, ''), ',')) RETURNING id`
 		if err := tx.GetContext(ctx, &id, qb, nb.OrganizationID, nb.PermissionGroupID, nb.AdminID,
-			nb.UploadedBy, nb.Filename, nb.FileSHA256, nb.Invite, len(rows)); err != nil {
+			nb.UploadedBy, nb.Filename, nb.FileSHA256, nb.Invite, len(rows), nb.Delimiter); err != nil {
 			return fmt.Errorf("insert batch: %w", mapErr(err))
 		}
 		cols := struct {

@@ -191,7 +191,7 @@
       btn.className = "secondary";
       btn.textContent = "Report";
       btn.setAttribute("aria-label", "Download the report of " + (b.filename || b.id) + ", " + when);
-      btn.addEventListener("click", () => downloadReport(b.id));
+      btn.addEventListener("click", () => downloadReport(b));
       td.append(btn);
     } else {
       td.textContent = "not ready";
@@ -211,15 +211,20 @@
     }
   }
 
-  async function downloadReport(id) {
+  // downloadReport saves batch b's report, with the delimiter its file had: a spreadsheet set up
+  // for semicolons opens a comma report as one column.
+  async function downloadReport(b) {
     clearError();
     const status = $("report-status");
+    const semi = b.delimiter === ";", tab = b.delimiter === "\t";
     try {
-      const resp = await api("GET", "/v1/batches/" + encodeURIComponent(id) + "/report.csv");
+      const query = semi ? "?delimiter=%3B" : tab ? "?delimiter=tab" : "";
+      const resp = await api("GET", "/v1/batches/" + encodeURIComponent(b.id) + "/report.csv" + query);
       const blob = await resp.blob();
-      const name = filenameOf(resp, "batch-" + id + "-report.csv");
+      const name = filenameOf(resp, "batch-" + b.id + "-report.csv");
       saveBlob(blob, name);
-      status.textContent = "Report saved as " + name + " (" + blob.size + " bytes).";
+      status.textContent = "Report saved as " + name + " (" + blob.size + " bytes)" +
+        (semi ? ", with semicolons between the columns, like your file." : tab ? ", with tabs between the columns, like your file." : ".");
     } catch (err) {
       showError(err);
     }
@@ -353,7 +358,7 @@
     $("progress-eta").textContent = b.failed ? "Finished: some rows failed; the report says why." : "Finished.";
     const btn = $("report");
     btn.hidden = false;
-    btn.onclick = () => downloadReport(b.id);
+    btn.onclick = () => downloadReport(b);
     btn.focus();
     loadBatches();
   }
