@@ -94,6 +94,19 @@ func orgInScope(r *http.Request, admin store.Admin) (string, error) {
 	return org, nil
 }
 
+// scopedOrg returns the organization of the request's path, which must be in admin's scope.
+func (s *Server) scopedOrg(r *http.Request, admin store.Admin) (store.Organization, error) {
+	orgID, err := orgInScope(r, admin)
+	if err != nil {
+		return store.Organization{}, err
+	}
+	org, err := s.store.Organization(r.Context(), orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return org, errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", orgID)
+	}
+	return org, err
+}
+
 func errOutOfScope() *Error {
 	return errorf(http.StatusForbidden, "out_of_scope",
 		"this organization is outside your scope; ask an administrator to add it to your account")

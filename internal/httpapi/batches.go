@@ -45,16 +45,11 @@ type upload struct {
 }
 
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
-	orgID, err := orgInScope(r, admin)
+	org, err := s.scopedOrg(r, admin)
 	if err != nil {
 		return err
 	}
-	org, err := s.store.Organization(r.Context(), orgID)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", orgID)
-	} else if err != nil {
-		return err
-	}
+	orgID := org.ID
 	up, err := s.readUpload(r)
 	if err != nil {
 		s.metrics.Uploads.WithLabelValues(errorCode(err)).Inc()

@@ -174,14 +174,8 @@ func (s *Server) cancelBatch(w http.ResponseWriter, r *http.Request, admin store
 }
 
 func (s *Server) accountsTemplate(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
-	orgID, err := orgInScope(r, admin)
+	org, err := s.scopedOrg(r, admin)
 	if err != nil {
-		return err
-	}
-	org, err := s.store.Organization(r.Context(), orgID)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", orgID)
-	} else if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
