@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -151,11 +152,24 @@ func fail(stderr io.Writer, err error) int {
 	if errors.As(err, &ae) {
 		fmt.Fprintf(stderr, "mlctl: %s\n", ae.Message)
 		for _, d := range ae.Details {
-			fmt.Fprintf(stderr, "  %s\n", d)
+			fmt.Fprintf(stderr, "  %s\n", detail(d))
 		}
 		fmt.Fprintf(stderr, "  (%s, HTTP %d)\n", ae.Code, ae.Status)
 		return exitFailed
 	}
 	fmt.Fprintf(stderr, "mlctl: %s\n", strings.TrimSpace(err.Error()))
 	return exitFailed
+}
+
+// detail is one of an API error's details as a line: a string as it is, anything else
+// (an object such as {"needed":2,"available":0}, a number) as compact JSON.
+func detail(d any) string {
+	if s, ok := d.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Sprint(d)
+	}
+	return string(b)
 }

@@ -206,6 +206,17 @@ func TestUploadScriptCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("move refused prints object details as JSON", func(t *testing.T) {
+		empty, _ := s.Org("Empty", 900, 0)
+		code, out, errOut := mlctl(append([]string{"move", "--to", empty}, ids...)...)
+		if code != exitFailed {
+			t.Fatalf("move to an organization without numbers: got exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "\n  {\"available\":0,\"needed\":2}\n") || strings.Contains(errOut, "map[") {
+			t.Errorf("stderr: got\n%s\nwant the detail as {\"available\":0,\"needed\":2}", errOut)
+		}
+	})
+
 	t.Run("move", func(t *testing.T) {
 		code, out, errOut := mlctl(append([]string{"move", "--to", dest}, ids...)...)
 		if code != exitOK || !strings.Contains(out, fmt.Sprintf("2 accounts moved to %s", dest)) {
