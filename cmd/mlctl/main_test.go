@@ -241,9 +241,9 @@ func TestUploadProgressBar(t *testing.T) {
 		left string
 		want string
 	}{
-		{batch{Total: 10}, "", "[..............................]   0%  0/10  ok 0  failed 0   "},
-		{batch{Total: 10, Processed: 5, Succeeded: 4, Failed: 1}, "about 5s left", "[###############...............]  50%  5/10  ok 4  failed 1  about 5s left   "},
-		{batch{Total: 10, Processed: 10, Succeeded: 10, FinishedAt: &done}, "", "[##############################] 100%  10/10  ok 10  failed 0   "},
+		{batch{Total: 10}, "", "[..............................]   0%  0/10  ok 0  failed 0"},
+		{batch{Total: 10, Processed: 5, Succeeded: 4, Failed: 1}, "about 5s left", "[###############...............]  50%  5/10  ok 4  failed 1  about 5s left"},
+		{batch{Total: 10, Processed: 10, Succeeded: 10, FinishedAt: &done}, "", "[##############################] 100%  10/10  ok 10  failed 0"},
 	} {
 		if got := bar(tc.b, tc.left); got != tc.want {
 			t.Errorf("bar: got %q, want %q", got, tc.want)
@@ -251,6 +251,42 @@ func TestUploadProgressBar(t *testing.T) {
 	}
 	if got := eta(batch{Total: 10, Processed: 4}, 0, 4*time.Second); got != "about 6s left" {
 		t.Errorf("eta: got %q, want about 6s left", got)
+	}
+}
+
+func TestUploadProgressOnTerminal(t *testing.T) {
+	s, org, group, _ := setup(t)
+	var bt batch
+	s.Upload(s.RootToken, org, group, stacktest.CSV("tty.example", 1, 20), nil).JSON(t, &bt)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if _, err := waitBatch(ctx, newClient(s.API.URL, s.RootToken), bt, 10*time.Millisecond, &out, true); err != nil {
+		t.Fatalf("waitBatch: %v", err)
+	}
+	got := out.String()
+	if !strings.HasSuffix(got, "\n") {
+		t.Errorf("output: got %q, want it to end the bar's line", got)
+	}
+	draws := strings.Split(strings.TrimSuffix(got, "\n"), "\r")[1:]
+	if len(draws) == 0 {
+		t.Fatalf("output: got %q, want the bar drawn with \\r", got)
+	}
+	for _, d := range draws {
+		if !strings.HasPrefix(d, clearLine) || strings.HasSuffix(d, " ") {
+			t.Errorf("draw: got %q, want it to clear the line first and no padding", d)
+		}
+	}
+	if last := draws[len(draws)-1]; last != clearLine+"[##############################] 100%  20/20  ok 20  failed 0" {
+		t.Errorf("last draw: got %q, want the cleared line with the 100%% bar alone", last)
+	}
+
+	out.Reset()
+	if _, err := waitBatch(ctx, newClient(s.API.URL, s.RootToken), bt, 10*time.Millisecond, &out, false); err != nil {
+		t.Fatalf("waitBatch: %v", err)
+	}
+	if got := out.String(); strings.ContainsAny(got, "\r\x1b") {
+		t.Errorf("not a terminal: got %q, want plain lines without \\r or escapes", got)
 	}
 }
 

@@ -60,7 +60,7 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if !*wait {
 			return exitOK
 		}
-		done, err := waitBatch(ctx, c, bt, *poll, stdout)
+		done, err := waitBatch(ctx, c, bt, *poll, stdout, isTerminal(stdout))
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -126,16 +126,17 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// waitBatch polls the batch until it finishes, drawing a bar on a terminal and printing a
-// line per change otherwise.
-func waitBatch(ctx context.Context, c *client, b batch, every time.Duration, out io.Writer) (batch, error) {
-	tty := isTerminal(out)
+// waitBatch polls the batch until it finishes, redrawing a bar in place when tty (out is a
+// terminal) and printing a line per change otherwise.
+func waitBatch(ctx context.Context, c *client, b batch, every time.Duration, out io.Writer, tty bool) (batch, error) {
 	start := time.Now()
 	startDone := b.Processed
 	last := -1
 	for {
 		if tty {
-			fmt.Fprintf(out, "\r%s", bar(b, eta(b, startDone, time.Since(start))))
+			// Back to the start of the line and clear it: a shorter bar (the time left
+			// drops off at 100 %) leaves nothing of the longer one behind.
+			fmt.Fprintf(out, "\r%s%s", clearLine, bar(b, eta(b, startDone, time.Since(start))))
 		} else if b.Processed != last {
 			fmt.Fprintf(out, "batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
 		}
@@ -173,8 +174,11 @@ func bar(b batch, left string) string {
 	if left != "" {
 		s += "  " + left
 	}
-	return s + "   " // cover the tail of a longer previous line
+	return s
 }
+
+// clearLine is the terminal's "erase to end of line" (EL); it is written only to a terminal.
+const clearLine = "\x1b[K"
 
 // eta estimates the time left from the rate since waiting began.
 func eta(b batch, startDone int, elapsed time.Duration) string {
