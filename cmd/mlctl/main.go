@@ -83,10 +83,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // run is the whole program: it parses args, runs the command and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
+			fmt.Fprint(stderr, usage)
 			return exitUsage
 		}
+		fmt.Fprint(stdout, usage) // asked for: help is the output, not an error
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]
@@ -96,21 +97,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("mlctl "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	token := fs.String("token", os.Getenv("MULTILINE_TOKEN"), "admin token (default $MULTILINE_TOKEN)")
-	url := fs.String("url", envOr("MULTILINE_URL", "http://localhost:8080"), "API base URL (default $MULTILINE_URL)")
+	fs.Usage = func() {} // printed below: to stdout for -h, to stderr after a mistake
+	// The defaults are empty so that flag's help does not add its own "(default ...)",
+	// which would repeat the one in the text and show the token taken from the environment.
+	token := fs.String("token", "", "admin token (default $MULTILINE_TOKEN)")
+	url := fs.String("url", "", "API base URL (default $MULTILINE_URL, else http://localhost:8080)")
 	exec := cmd.flags(fs)
 	rest, err := parseInterspersed(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
+		printFlags(fs, stdout)
 		return exitOK
 	}
 	if err != nil {
-		return exitUsage // flag has printed the problem and the flags
+		printFlags(fs, stderr) // after flag's line saying what is wrong
+		return exitUsage
+	}
+	if *token == "" {
+		*token = os.Getenv("MULTILINE_TOKEN")
+	}
+	if *url == "" {
+		*url = envOr("MULTILINE_URL", "http://localhost:8080")
 	}
 	if *token == "" {
 		fmt.Fprintln(stderr, "mlctl: no admin token: pass --token or set MULTILINE_TOKEN")
 		return exitUsage
 	}
 	return exec(ctx, newClient(*url, *token), rest, stdout, stderr)
+}
+
+// printFlags writes the command's flags to w.
+func printFlags(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "Usage of %s:\n", fs.Name())
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
 }
 
 // parseInterspersed parses flags that come before, between or after positional arguments

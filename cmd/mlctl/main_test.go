@@ -164,6 +164,16 @@ func TestUploadScriptCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("token and URL from the environment", func(t *testing.T) {
+		t.Setenv("MULTILINE_TOKEN", s.RootToken)
+		t.Setenv("MULTILINE_URL", s.API.URL)
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"batches", "--org", org}, &stdout, &stderr); code != exitOK ||
+			!strings.Contains(stdout.String(), "accounts.csv") {
+			t.Errorf("batches: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant 0 and the batch", code, stdout.String(), stderr.String())
+		}
+	})
+
 	t.Run("report", func(t *testing.T) {
 		var list struct {
 			Batches []batch `json:"batches"`
@@ -231,6 +241,38 @@ func TestUploadTokenFromEnvironment(t *testing.T) {
 	if code := run(context.Background(), []string{"batches", "--org", "x"}, &stdout, &stderr); code != exitUsage ||
 		!strings.Contains(stderr.String(), "MULTILINE_TOKEN") {
 		t.Errorf("no token: got exit %d, stderr %q; want 2 naming MULTILINE_TOKEN", code, stderr.String())
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Setenv("MULTILINE_TOKEN", "s3cret-token")
+	t.Setenv("MULTILINE_URL", "http://api.example:9999")
+	mlctl := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		if code, out, errOut := mlctl(args...); code != exitOK || !strings.Contains(out, "Usage:") || errOut != "" {
+			t.Errorf("mlctl %s: got exit %d, stdout %q, stderr %q; want 0 and the usage on stdout only", args[0], code, out, errOut)
+		}
+	}
+	for _, h := range []string{"-h", "--help"} {
+		code, out, errOut := mlctl("upload", h)
+		if code != exitOK || errOut != "" || !strings.Contains(out, "-permission-group") {
+			t.Errorf("mlctl upload %s: got exit %d, stdout %q, stderr %q; want 0 and the flags on stdout only", h, code, out, errOut)
+		}
+		if !strings.Contains(out, "API base URL (default $MULTILINE_URL, else http://localhost:8080)\n") ||
+			strings.Contains(out, "api.example") || strings.Contains(out, "s3cret") {
+			t.Errorf("mlctl upload %s: got\n%s\nwant one default for --url and neither environment value shown", h, out)
+		}
+	}
+	if code, out, errOut := mlctl("upload", "--nope"); code != exitUsage || out != "" ||
+		!strings.Contains(errOut, "flag provided but not defined: -nope") || !strings.Contains(errOut, "-permission-group") {
+		t.Errorf("mlctl upload --nope: got exit %d, stdout %q, stderr %q; want 2, the problem and the flags on stderr", code, out, errOut)
+	}
+	if code, out, errOut := mlctl(); code != exitUsage || out != "" || !strings.Contains(errOut, "Usage:") {
+		t.Errorf("mlctl: got exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, out, errOut)
 	}
 }
 
