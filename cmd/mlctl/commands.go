@@ -25,13 +25,10 @@ func batchesFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tSTATUS\tINVITE\tTOTAL\tSUCCEEDED\tFAILED\tCANCELED\tFILE")
 		for _, b := range r.Batches {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\t%d\t%d\t%d\t%s\n", b.ID, b.CreatedAt.Local().Format(time.DateTime),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\t%d\t%d\t%d\t%s\n", b.ID, formatTime(b.CreatedAt, time.Local),
 				b.Status, b.Invite, b.Total, b.Succeeded, b.Failed, b.Canceled, b.Filename)
 		}
-		if err := tw.Flush(); err != nil {
-			return fail(stderr, err)
-		}
-		return exitOK
+		return flush(tw, stderr)
 	}
 }
 
@@ -94,7 +91,7 @@ func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		for _, a := range r.Accounts {
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.AccountID, a.Status, a.Reason)
 		}
-		fmt.Fprintf(stdout, "%d invitations queued, %d not sent\n", r.Queued, r.NotSent)
+		fmt.Fprintf(stdout, "%d %s queued, %d not sent\n", r.Queued, plural(r.Queued, "invitation", "invitations"), r.NotSent)
 		if r.NotSent > 0 {
 			return exitFailed
 		}
@@ -121,7 +118,7 @@ func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []str
 		for _, a := range r.Accounts {
 			fmt.Fprintf(stdout, "%s\t%s\n", a.AccountID, a.Number)
 		}
-		fmt.Fprintf(stdout, "%d accounts moved to %s\n", r.Moved, *to)
+		fmt.Fprintf(stdout, "%d %s moved to %s\n", r.Moved, plural(r.Moved, "account", "accounts"), *to)
 		return exitOK
 	}
 }

@@ -6,6 +6,9 @@
 //	mlctl template --org ID [--xlsx] [-o PATH]
 //	mlctl resend --org ID ACCOUNT_ID...
 //	mlctl move --to ORG ACCOUNT_ID...
+//	mlctl orgs
+//	mlctl groups --org ID
+//	mlctl accounts --org ID [--status not_invited|invited|active]
 //
 // Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
 // (default http://localhost:8080).
@@ -51,6 +54,10 @@ Usage:
   mlctl template --org ID [--xlsx] [-o PATH]
   mlctl resend --org ID ACCOUNT_ID...
   mlctl move --to ORG ACCOUNT_ID...
+  mlctl orgs                       organization ids, names and free numbers
+  mlctl groups --org ID            permission group ids (for upload)
+  mlctl accounts --org ID [--status not_invited|invited|active]
+                                   account ids (for resend and move)
 
 Every command takes --token (or MULTILINE_TOKEN) and --url (or MULTILINE_URL,
 default http://localhost:8080). Run "mlctl COMMAND -h" for a command's flags.
@@ -71,6 +78,9 @@ var commands = map[string]command{
 	"template": {flags: templateFlags},
 	"resend":   {flags: resendFlags},
 	"move":     {flags: moveFlags},
+	"orgs":     {flags: orgsFlags},
+	"groups":   {flags: groupsFlags},
+	"accounts": {flags: accountsFlags},
 }
 
 // usageError is a mistake in the command line; run prints it with the usage hint.

@@ -355,3 +355,104 @@ func TestTemplateCommand(t *testing.T) {
 		t.Errorf("no --org: got %d %q, want 2 naming --org", code, errOut)
 	}
 }
+
+func TestListCommands(t *testing.T) {
+	s, org, group, mlctl := setup(t)
+	s.Invite(org, group, stacktest.CSV("list.example", 1, 1))
+	file := writeFile(t, "one.csv", stacktest.CSV("list.example", 2, 1))
+	code, out, errOut := mlctl("upload", file, "--org", org, "--permission-group", group, "--wait", "--poll", "50ms",
+		"--report", filepath.Join(t.TempDir(), "r.csv"))
+	if code != exitOK || !strings.Contains(out, ": 1 row accepted (") {
+		t.Fatalf("upload of one row: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant 0 and \"1 row accepted\"", code, out, errOut)
+	}
+	accounts := s.Accounts(org)
+	invited, notInvited := accounts["user1@list.example"], accounts["user2@list.example"]
+	zone := time.Now().Format("MST")
+
+	t.Run("orgs", func(t *testing.T) {
+		code, out, errOut := mlctl("orgs")
+		if code != exitOK {
+			t.Fatalf("orgs: got exit %d, stderr %q", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") {
+			t.Fatalf("orgs: got\n%s\nwant a header and one organization", out)
+		}
+		if f := strings.Fields(lines[1]); len(f) != 8 || f[0] != org || f[1] != "Acme" || f[2] != "19" || f[3] != "1" || f[7] != zone {
+			t.Errorf("orgs: got %q, want id, Acme, 19 available, 1 reserved, a time in %s", lines[1], zone)
+		}
+	})
+
+	t.Run("groups", func(t *testing.T) {
+		code, out, errOut := mlctl("groups", "--org", org)
+		if code != exitOK || !strings.Contains(out, group+"  Staff  ") || !strings.HasSuffix(strings.TrimSpace(out), " "+zone) {
+			t.Errorf("groups: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant the Staff group with a time in %s", code, out, errOut, zone)
+		}
+		if code, _, errOut := mlctl("groups"); code != exitUsage || !strings.Contains(errOut, "--org") {
+			t.Errorf("groups without --org: got exit %d, stderr %q; want 2 naming --org", code, errOut)
+		}
+	})
+
+	t.Run("accounts", func(t *testing.T) {
+		code, out, errOut := mlctl("accounts", "--org", org)
+		if code != exitOK || !strings.Contains(out, invited.ID) || !strings.Contains(out, notInvited.ID) {
+			t.Fatalf("accounts: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant both accounts", code, out, errOut)
+		}
+		for _, tc := range []struct{ status, want, not string }{
+			{"invited", invited.ID, notInvited.ID},
+			{"not_invited", notInvited.ID, invited.ID},
+		} {
+			code, out, errOut := mlctl("accounts", "--org", org, "--status", tc.status)
+			if code != exitOK || !strings.Contains(out, tc.want) || strings.Contains(out, tc.not) {
+				t.Errorf("accounts --status %s: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant %s only", tc.status, code, out, errOut, tc.want)
+			}
+		}
+		if _, out, _ := mlctl("accounts", "--org", org, "--status", "active"); strings.Count(out, "\n") != 1 {
+			t.Errorf("accounts --status active: got\n%s\nwant the header alone", out)
+		}
+		if code, _, errOut := mlctl("accounts", "--org", org, "--status", "pending"); code != exitUsage || !strings.Contains(errOut, "not_invited, invited or active") {
+			t.Errorf("accounts --status pending: got exit %d, stderr %q; want 2 listing the statuses", code, errOut)
+		}
+	})
+
+	t.Run("accounts past one page", func(t *testing.T) {
+		big, bigGroup := s.Org("Big", 800, 0)
+		for _, file := range [][]byte{stacktest.CSV("big.example", 1, 1000), stacktest.CSV("big.example", 1001, 1)} { // 1000 a file at most
+			got := s.Upload(s.RootToken, big, bigGroup, file, nil)
+			if got.Status != http.StatusAccepted {
+				t.Fatalf("upload: got %d %s, want 202", got.Status, got.Body)
+			}
+			var b batch
+			got.JSON(t, &b)
+			if done := s.WaitBatch(b.ID, time.Minute); done.Failed != 0 {
+				t.Fatalf("batch: got %d failed, want 0", done.Failed)
+			}
+		}
+		code, out, errOut := mlctl("accounts", "--org", big)
+		if got := strings.Count(out, "@big.example"); code != exitOK || got != 1001 || !strings.Contains(out, "user1001@big.example") {
+			t.Errorf("accounts: got exit %d and %d accounts (stderr %q), want all 1001 over two pages", code, got, errOut)
+		}
+	})
+
+	t.Run("one of a thing is singular", func(t *testing.T) {
+		s.AgeInvitations(2*time.Minute, invited.ID)
+		if _, out, errOut := mlctl("resend", "--org", org, invited.ID); !strings.Contains(out, "1 invitation queued, 0 not sent") {
+			t.Errorf("resend: got\n%s%s\nwant 1 invitation queued", out, errOut)
+		}
+		check := writeFile(t, "check.csv", stacktest.CSV("list.example", 3, 1))
+		if _, out, _ := mlctl("upload", check, "--org", org, "--permission-group", group, "--dry-run"); !strings.Contains(out, "1 row: 1 ready to import, 0 with problems") {
+			t.Errorf("dry run: got\n%s\nwant 1 row", out)
+		}
+		dest, _ := s.Org("Dest", 700, 1)
+		if _, out, errOut := mlctl("move", "--to", dest, invited.ID); !strings.Contains(out, "1 account moved to "+dest) {
+			t.Errorf("move: got\n%s%s\nwant 1 account moved", out, errOut)
+		}
+	})
+}
+
+func TestFormatTime(t *testing.T) {
+	at := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
+	if got, want := formatTime(at, time.FixedZone("CET", 3600)), "2026-12-01 22:00:00 CET"; got != want {
+		t.Errorf("formatTime: got %q, want %q", got, want)
+	}
+}

@@ -53,7 +53,7 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := decode(b, &bt); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "batch %s: %d rows accepted (%s)\n", bt.ID, bt.Total, bt.Status)
+		fmt.Fprintf(stdout, "batch %s: %d %s accepted (%s)\n", bt.ID, bt.Total, plural(bt.Total, "row", "rows"), bt.Status)
 		for _, n := range bt.Notices {
 			fmt.Fprintf(stdout, "note: %s\n", n)
 		}
@@ -113,12 +113,12 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 	for _, n := range r.Notices {
 		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
-	fmt.Fprintf(stdout, "%d rows: %d ready to import, %d with problems\n", r.Total, r.Valid, r.Invalid)
+	fmt.Fprintf(stdout, "%d %s: %d ready to import, %d with problems\n", r.Total, plural(r.Total, "row", "rows"), r.Valid, r.Invalid)
 	if n := r.Numbers; n.Shortfall > 0 {
-		fmt.Fprintf(stdout, "numbers: %d rows need a free number, only %d available: about %d rows will fail with no number\n",
-			n.Needed, n.Available, n.Shortfall)
+		fmt.Fprintf(stdout, "numbers: %d %s a free number, only %d available: about %d %s will fail with no number\n",
+			n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available, n.Shortfall, plural(n.Shortfall, "row", "rows"))
 	} else if n.Needed > 0 {
-		fmt.Fprintf(stdout, "numbers: %d rows need a free number, %d available\n", n.Needed, n.Available)
+		fmt.Fprintf(stdout, "numbers: %d %s a free number, %d available\n", n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available)
 	}
 	if r.Invalid > 0 || r.Numbers.Shortfall > 0 {
 		return exitFailed
