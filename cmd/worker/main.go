@@ -105,7 +105,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	client := jobs.NewClient(aclient, queues)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens}, st, mail, client, m, log)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, client, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {

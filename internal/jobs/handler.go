@@ -30,6 +30,8 @@ type Config struct {
 	InvitationTTL time.Duration
 	// Tokens derives invitations' activation tokens (TOKEN_SECRET).
 	Tokens token.Invitations
+	// MailFrom is the sender of every email (MAIL_FROM); Message-IDs end in its domain.
+	MailFrom string
 }
 
 // Handler runs the service's tasks.
@@ -48,6 +50,8 @@ type Handler struct {
 	records *batcher[store.Outcome, struct{}]
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
+	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
+	msgIDDomain string
 	// working holds the rows whose task runs in this process now. A second delivery of a
 	// task that is still running here (Redis lost it and it was enqueued again) waits for
 	// the first; the database's leases keep processes apart the same way.
@@ -60,7 +64,8 @@ type Handler struct {
 // NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
 // after a batch's last row).
 func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
-	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now, holder: newHolder()}
+	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now, holder: newHolder(),
+		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom)}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
 	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)

@@ -66,8 +66,15 @@ func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok s
 		Subject:   subject,
 		Text:      text,
 		HTML:      html,
-		MessageID: "<invitation-" + e.InvitationID + "@multiline>",
+		MessageID: h.messageID("invitation-" + e.InvitationID),
 	}, nil
+}
+
+// messageID returns the Message-ID "<left@domain>" with the domain of MAIL_FROM. left names
+// the email for good (an invitation's id), so that every retry of one email carries the same
+// Message-ID and mail systems can fold copies.
+func (h *Handler) messageID(left string) string {
+	return "<" + left + "@" + h.msgIDDomain + ">"
 }
 
 // unsentError says why an invitation is not sent at all: its template did not render for

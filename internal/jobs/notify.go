@@ -136,7 +136,7 @@ func (h *Handler) summaryMessage(ctx context.Context, p notifyPayload) (mailer.M
 		Subject:   subject,
 		Text:      text,
 		HTML:      html,
-		MessageID: "<batch-summary-" + b.ID + "-" + hex.EncodeToString(rh[:8]) + "@multiline>",
+		MessageID: h.messageID("batch-summary-" + b.ID + "-" + hex.EncodeToString(rh[:8])),
 		Attachments: []mailer.Attachment{{
 			Name:        "batch-operations-report-" + b.ID + ".csv",
 			ContentType: "text/csv; charset=utf-8",

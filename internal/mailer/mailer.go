@@ -38,7 +38,7 @@ type Message struct {
 	Subject     string       // the same; either is always encoded when it holds "=?"
 	Text        string       // the text/plain body
 	HTML        string       // the text/html body; with Text it makes multipart/alternative
-	MessageID   string       // e.g. "<invitation-UUID@multiline>"; the same on every retry; random when empty
+	MessageID   string       // e.g. "<invitation-UUID@example.com>"; the same on every retry; random when empty
 	Attachments []Attachment // e.g. the batch report CSV
 }
 

@@ -155,3 +155,22 @@ func cleanFilename(name string) string {
 	}
 	return name
 }
+
+// MessageIDDomain returns the domain of the sender address from, such as
+// "example.com" for "MultiLine <no-reply@example.com>", for the right-hand side of
+// Message-IDs; "localhost" when from holds no usable domain.
+func MessageIDDomain(from string) string {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "localhost"
+	}
+	_, domain, ok := strings.Cut(a.Address, "@")
+	domain = strings.Trim(domain, "[]")
+	if !ok || domain == "" {
+		return "localhost"
+	}
+	if _, err := normalizeMessageID("x@" + domain); err != nil {
+		return "localhost"
+	}
+	return strings.ToLower(domain)
+}

@@ -85,3 +85,18 @@ func TestPlainHeadersAreNotEncoded(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageIDDomain(t *testing.T) {
+	for _, tc := range []struct{ from, want string }{
+		{"MultiLine <no-reply@example.com>", "example.com"},
+		{"no-reply@Mail.Example.COM", "mail.example.com"},
+		{`"Ops, Team" <ops@acme.test>`, "acme.test"},
+		{"MultiLine <no-reply@localhost>", "localhost"},
+		{"", "localhost"},
+		{"not an address", "localhost"},
+	} {
+		if got := MessageIDDomain(tc.from); got != tc.want {
+			t.Errorf("MessageIDDomain(%q): got %q, want %q", tc.from, got, tc.want)
+		}
+	}
+}
