@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/config"
+	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
@@ -129,9 +130,10 @@ func run(ctx context.Context, log zerolog.Logger) error {
 		jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval)
 	}()
 
-	hs := statusServer(cfg.WorkerAddr, reg, func(ctx context.Context) error {
-		return errors.Join(st.Ping(ctx), srv.Ping())
-	})
+	hs := statusServer(cfg.WorkerAddr, reg,
+		httpapi.Check{Name: "postgres", Fn: st.Ping},
+		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return srv.Ping() }},
+	)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info().Str("addr", cfg.WorkerAddr).Int("concurrency", cfg.WorkerConcurrency).Msg("worker running")
@@ -160,22 +162,14 @@ func run(ctx context.Context, log zerolog.Logger) error {
 }
 
 // statusServer serves the worker's /metrics, /healthz and /readyz on addr, with the API's
-// timeouts; ready says whether the worker can work.
-func statusServer(addr string, reg *prometheus.Registry, ready func(context.Context) error) *http.Server {
+// timeouts; /readyz answers as the API's does, from checks.
+func statusServer(addr string, reg *prometheus.Registry, checks ...httpapi.Check) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if err := ready(r.Context()); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "{\"status\":%q}\n", err.Error())
-			return
-		}
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	})
+	mux.Handle("GET /readyz", httpapi.Ready(checks...))
 	return config.HTTPServer(addr, mux)
 }

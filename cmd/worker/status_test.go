@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/multiline/onboarding/internal/config"
+	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/metrics"
 )
 
@@ -17,7 +18,7 @@ import (
 // sends its body or reads its answer slowly holds a connection for good.
 func TestStatusServerHasTheAPITimeouts(t *testing.T) {
 	t.Parallel()
-	got := statusServer(":0", metrics.NewRegistry(), func(context.Context) error { return nil })
+	got := statusServer(":0", metrics.NewRegistry())
 	want := config.HTTPServer(":0", nil)
 	for _, d := range []struct {
 		name      string
@@ -39,24 +40,26 @@ func TestStatusServerHasTheAPITimeouts(t *testing.T) {
 
 func TestStatusServerRoutes(t *testing.T) {
 	t.Parallel()
-	readyErr := errors.New("postgres: connection refused")
+	up := httpapi.Check{Name: "postgres", Fn: func(context.Context) error { return nil }}
+	down := httpapi.Check{Name: "redis", Fn: func(context.Context) error { return errors.New("dial tcp: connection refused") }}
 	cases := []struct {
 		path   string
-		ready  error
+		checks []httpapi.Check
 		status int
 		body   string
 	}{
-		{"/healthz", readyErr, http.StatusOK, `"ok"`},
-		{"/readyz", nil, http.StatusOK, `"ok"`},
-		{"/readyz", readyErr, http.StatusServiceUnavailable, "connection refused"},
+		{"/healthz", []httpapi.Check{down}, http.StatusOK, `"ok"`},
+		{"/readyz", []httpapi.Check{up}, http.StatusOK, `{"status":"ok","checks":{"postgres":"ok"}}`},
+		{"/readyz", []httpapi.Check{up, down}, http.StatusServiceUnavailable,
+			`{"status":"unavailable","checks":{"postgres":"ok","redis":"dial tcp: connection refused"}}`},
 		{"/metrics", nil, http.StatusOK, "go_goroutines"},
 	}
 	for _, c := range cases {
-		srv := statusServer(":0", metrics.NewRegistry(), func(context.Context) error { return c.ready })
+		srv := statusServer(":0", metrics.NewRegistry(), c.checks...)
 		rec := httptest.NewRecorder()
 		srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, c.path, nil))
 		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.body) {
-			t.Errorf("GET %s (ready %v): got %d %.200q, want %d with %q", c.path, c.ready, rec.Code, rec.Body.String(), c.status, c.body)
+			t.Errorf("GET %s: got %d %.200q, want %d with %q", c.path, rec.Code, rec.Body.String(), c.status, c.body)
 		}
 	}
 }

@@ -3,10 +3,8 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -20,12 +18,6 @@ type Config struct {
 	MaxUploadBytes int64
 	PublicURL      string
 	QueueUI        *QueueUI // asynqmon under /admin/queues/; nil: not served
-}
-
-// Check is a named readiness probe of a dependency.
-type Check struct {
-	Name string
-	Fn   func(ctx context.Context) error
 }
 
 // Server serves the v1 API.
@@ -63,7 +55,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", s.handle(s.healthz))
-	mux.Handle("GET /readyz", s.handle(s.readyz))
+	mux.Handle("GET /readyz", Ready(s.checks...))
 	mux.Handle("GET /metrics", metrics.Handler(s.reg))
 	mux.HandleFunc("GET /openapi.yaml", s.openAPI)
 
@@ -122,21 +114,5 @@ func isUploadPath(path string) bool {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	status, code := map[string]string{}, http.StatusOK
-	for _, c := range s.checks {
-		if err := c.Fn(ctx); err != nil {
-			status[c.Name] = err.Error()
-			code = http.StatusServiceUnavailable
-		} else {
-			status[c.Name] = "ok"
-		}
-	}
-	writeJSON(w, code, status)
 	return nil
 }
