@@ -73,8 +73,23 @@ func migrate(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info().Ints64("applied", applied).Msg("database is up to date")
+	logMigrated(log, applied)
 	return nil
+}
+
+// logMigrated says what migrate did: the versions it applied, or that there was nothing to
+// apply.
+func logMigrated(log zerolog.Logger, applied []int64) {
+	if len(applied) == 0 {
+		log.Info().Msg("database is up to date: no migration to apply")
+		return
+	}
+	noun := "migrations"
+	if len(applied) == 1 {
+		noun = "migration"
+	}
+	log.Info().Ints64("applied", applied).Int64("version", applied[len(applied)-1]).
+		Msgf("applied %d %s, database now at version %d", len(applied), noun, applied[len(applied)-1])
 }
 
 func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {

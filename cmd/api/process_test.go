@@ -55,9 +55,19 @@ func TestProcesses(t *testing.T) {
 	})
 	t.Run("migrate and seed-demo run twice", func(t *testing.T) {
 		var orgs []string
-		for range 2 {
-			if _, stderr, err := run("api", "migrate"); err != nil {
+		for i := range 2 {
+			_, stderr, err := run("api", "migrate")
+			if err != nil {
 				t.Fatalf("migrate: %v\n%s", err, stderr)
+			}
+			// The first run on the empty database applies every migration and says so; the
+			// second has nothing to apply.
+			want, notWant := `"applied":[1,`, "up to date"
+			if i == 1 {
+				want, notWant = "database is up to date", `"applied"`
+			}
+			if !strings.Contains(stderr, want) || strings.Contains(stderr, notWant) {
+				t.Errorf("migrate run %d: got %s, want %q and not %q", i+1, stderr, want, notWant)
 			}
 			stdout, stderr, err := run("api", "seed-demo")
 			if err != nil {
