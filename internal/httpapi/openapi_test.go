@@ -220,3 +220,38 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 		t.Errorf("served document: got %d bytes, want openapi.yaml (%d bytes)", rec.Body.Len(), len(want))
 	}
 }
+
+func TestOpenAPIServersFollowPublicURL(t *testing.T) {
+	t.Parallel()
+	file, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := openapi3.NewLoader().LoadFromData(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ publicURL, want string }{
+		{"https://onboarding.example.com/", "https://onboarding.example.com"},
+		{"http://10.0.0.5:8080/multiline", "http://10.0.0.5:8080/multiline"},
+		{"https://x.example/#: odd", "https://x.example/#: odd"},
+	} {
+		api := httpapi.New(httpapi.Config{MaxUploadBytes: 1 << 20, PublicURL: tc.publicURL}, nil, nil, metrics.NewRegistry(), zerolog.Nop())
+		rec := httptest.NewRecorder()
+		api.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.yaml", nil))
+		doc, err := openapi3.NewLoader().LoadFromData(rec.Body.Bytes())
+		if err != nil {
+			t.Fatalf("PUBLIC_URL %q: served document does not load: %v", tc.publicURL, err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Errorf("PUBLIC_URL %q: served document is not valid: %v", tc.publicURL, err)
+		}
+		if len(doc.Servers) != 1 || doc.Servers[0].URL != tc.want {
+			t.Errorf("PUBLIC_URL %q: got servers %+v, want one at %q", tc.publicURL, doc.Servers, tc.want)
+		}
+		if doc.Paths.Len() != want.Paths.Len() || len(doc.Components.Schemas) != len(want.Components.Schemas) || doc.Info.Title != want.Info.Title {
+			t.Errorf("PUBLIC_URL %q: got %d paths and %d schemas, want openapi.yaml's %d and %d",
+				tc.publicURL, doc.Paths.Len(), len(doc.Components.Schemas), want.Paths.Len(), len(want.Components.Schemas))
+		}
+	}
+}

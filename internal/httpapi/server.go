@@ -29,20 +29,23 @@ type Server struct {
 	metrics *metrics.API
 	reg     *prometheus.Registry
 	checks  []Check
-	guesses *guessLimiter // activation token misses per client IP, in this process
+	// openAPIDoc is openapi.yaml with its servers entry at cfg.PublicURL.
+	openAPIDoc []byte
+	guesses    *guessLimiter // activation token misses per client IP, in this process
 }
 
 // New returns the API's handler; reg is served on /metrics and holds the API's metrics.
 func New(cfg Config, st *store.Store, queue Queue, reg *prometheus.Registry, log zerolog.Logger, checks ...Check) *Server {
 	return &Server{
-		cfg:     cfg,
-		store:   st,
-		queue:   queue,
-		log:     log,
-		metrics: metrics.NewAPI(reg),
-		reg:     reg,
-		checks:  checks,
-		guesses: newGuessLimiter(),
+		cfg:        cfg,
+		store:      st,
+		queue:      queue,
+		log:        log,
+		metrics:    metrics.NewAPI(reg),
+		reg:        reg,
+		checks:     checks,
+		guesses:    newGuessLimiter(),
+		openAPIDoc: openAPIForServer(openAPIDocument, cfg.PublicURL),
 	}
 }
 
