@@ -37,15 +37,46 @@ const accountJoins = `FROM accounts a
 	LEFT JOIN LATERAL (SELECT state, failure_reason FROM invitations
 		WHERE account_id = a.id ORDER BY created_at DESC LIMIT 1) i ON true`
 
-// Accounts lists organization orgID's accounts, oldest first.
-func (s *Store) Accounts(ctx context.Context, orgID string, limit, offset int) ([]Account, error) {
+// AccountCursor is where a page of accounts ends: the last account's creation time and id,
+// the order Accounts lists them in.
+type AccountCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// AccountPage is one page of an organization's accounts.
+type AccountPage struct {
+	Accounts []Account
+	Total    int            // the organization's accounts, all pages together
+	Next     *AccountCursor // where the next page starts; nil on the last page
+}
+
+// Accounts lists up to limit of organization orgID's accounts, oldest first, after the
+// cursor when it is not nil, then skipping offset of them. Paging by cursor keeps its place
+// while accounts are added or moved away; offset is kept for clients that used it.
+func (s *Store) Accounts(ctx context.Context, orgID string, after *AccountCursor, limit, offset int) (AccountPage, error) {
+	args := []any{orgID, limit + 1, offset}
 	q := `SELECT ` + accountColumns + ` ` + accountJoins + `
-		WHERE a.organization_id = $1 ORDER BY a.created_at, a.id LIMIT $2 OFFSET $3`
-	accounts := []Account{}
-	if err := s.db.SelectContext(ctx, &accounts, q, orgID, limit, offset); err != nil {
-		return nil, fmt.Errorf("list accounts: %w", mapErr(err))
+		WHERE a.organization_id = $1`
+	if after != nil {
+		q += ` AND (a.created_at, a.id) > ($4::timestamptz, $5::uuid)`
+		args = append(args, after.CreatedAt, after.ID)
 	}
-	return accounts, nil
+	q += ` ORDER BY a.created_at, a.id LIMIT $2 OFFSET $3`
+	page := AccountPage{Accounts: []Account{}}
+	if err := s.db.SelectContext(ctx, &page.Accounts, q, args...); err != nil {
+		return AccountPage{}, fmt.Errorf("list accounts: %w", mapErr(err))
+	}
+	const countQ = `SELECT count(*) FROM accounts WHERE organization_id = $1`
+	if err := s.db.GetContext(ctx, &page.Total, countQ, orgID); err != nil {
+		return AccountPage{}, fmt.Errorf("count accounts: %w", mapErr(err))
+	}
+	if len(page.Accounts) > limit {
+		page.Accounts = page.Accounts[:limit]
+		last := page.Accounts[limit-1]
+		page.Next = &AccountCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return page, nil
 }
 
 // NumberAvailability says, for each of numbers, why it cannot be reserved in organization
