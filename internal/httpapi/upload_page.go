@@ -15,7 +15,7 @@ import (
 // and a script that call the v1 API with the admin token the person pastes; the token lives
 // in the tab's sessionStorage and never reaches the page's own routes.
 
-//go:embed web/upload.html web/upload.js web/upload.css
+//go:embed web/upload.html web/api.js web/upload.js web/progress.js web/upload.css
 var uploadFS embed.FS
 
 // uploadPage is the page at GET /.
@@ -23,8 +23,10 @@ var uploadPage = template.Must(template.ParseFS(uploadFS, "web/upload.html"))
 
 // uploadAssets are the files served under /ui/, by name.
 var uploadAssets = map[string]string{
-	"upload.js":  "text/javascript; charset=utf-8",
-	"upload.css": "text/css; charset=utf-8",
+	"api.js":      "text/javascript; charset=utf-8",
+	"upload.js":   "text/javascript; charset=utf-8",
+	"progress.js": "text/javascript; charset=utf-8",
+	"upload.css":  "text/css; charset=utf-8",
 }
 
 // uploadView is what the upload page template needs.

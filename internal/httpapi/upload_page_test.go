@@ -33,6 +33,8 @@ func TestUploadPageServed(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", http.StatusOK, `<script src="/ui/upload.js" defer></script>`},
 		{"/ui/upload.js", "text/javascript; charset=utf-8", http.StatusOK, "sessionStorage"},
+		{"/ui/api.js", "text/javascript; charset=utf-8", http.StatusOK, "Bearer"},
+		{"/ui/progress.js", "text/javascript; charset=utf-8", http.StatusOK, "/cancel"},
 		{"/ui/upload.css", "text/css; charset=utf-8", http.StatusOK, "progress"},
 		{"/ui/upload.html", "application/json", http.StatusNotFound, "not_found"},
 	} {

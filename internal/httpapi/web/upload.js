@@ -1,110 +1,11 @@
-// upload.js drives the Multiple Accounts page: it calls the v1 API with the admin token
-// kept in sessionStorage and shows the API's own error messages.
+// upload.js drives the Multiple Accounts page: sign in, organization and group, Check only,
+// Import and the batch history. api.js gives it the API call and the error box; progress.js
+// follows a batch while it runs.
 "use strict";
 
 (function () {
-  const TOKEN_KEY = "multiline.adminToken";
-  const $ = (id) => document.getElementById(id);
-  let pollTimer = null;
+  const { TOKEN_KEY, $, token, api, apiJSON, showError, clearError, saveBlob, filenameOf, option, cell } = window.ML;
   let busy = false;
-
-  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
-
-  // ApiError carries the API's error body: code, message and details.
-  class ApiError extends Error {
-    constructor(status, body) {
-      const e = (body && body.error) || {};
-      super(e.message || ("the server answered " + status));
-      this.status = status;
-      this.code = e.code || "";
-      this.details = Array.isArray(e.details) ? e.details : [];
-    }
-  }
-
-  async function api(method, path, body) {
-    const opts = { method, headers: { Authorization: "Bearer " + token() } };
-    if (body instanceof FormData) {
-      opts.body = body;
-    } else if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    let resp;
-    try {
-      resp = await fetch(path, opts);
-    } catch (err) {
-      throw new ApiError(0, { error: { message: "the server cannot be reached: " + err.message } });
-    }
-    if (!resp.ok) {
-      let b = null;
-      try { b = await resp.json(); } catch (_) { /* not JSON */ }
-      throw new ApiError(resp.status, b);
-    }
-    return resp;
-  }
-
-  async function apiJSON(method, path, body) {
-    return (await api(method, path, body)).json();
-  }
-
-  function detailText(d) {
-    if (d === null || d === undefined) return "";
-    if (typeof d === "string") return d;
-    if (d.message) return (d.row ? "row " + d.row + (d.column ? ", " + d.column : "") + ": " : "") + d.message;
-    return JSON.stringify(d);
-  }
-
-  function showError(err) {
-    const box = $("error");
-    box.replaceChildren();
-    const p = document.createElement("p");
-    p.textContent = err.message;
-    p.style.margin = "0";
-    box.append(p);
-    if (err.details && err.details.length) {
-      const ul = document.createElement("ul");
-      for (const d of err.details) {
-        const li = document.createElement("li");
-        li.textContent = detailText(d);
-        ul.append(li);
-      }
-      box.append(ul);
-    }
-    if (err.code) {
-      const c = document.createElement("p");
-      c.className = "code";
-      c.textContent = "(" + err.code + (err.status ? ", HTTP " + err.status : "") + ")";
-      box.append(c);
-    }
-    box.hidden = false;
-    box.focus();
-  }
-
-  function clearError() { $("error").hidden = true; $("error").replaceChildren(); }
-
-  function saveBlob(blob, filename) {
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = filename;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
-
-  function filenameOf(resp, fallback) {
-    const m = /filename="?([^";]+)"?/.exec(resp.headers.get("Content-Disposition") || "");
-    return m ? m[1] : fallback;
-  }
-
-  function option(value, text) {
-    const o = document.createElement("option");
-    o.value = value;
-    o.textContent = text;
-    return o;
-  }
-
   // Sign in and out.
 
   async function signIn() {
@@ -132,7 +33,7 @@
 
   function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
-    stopPolling();
+    window.ML.stopWatching();
     for (const id of ["upload", "history", "check-result", "progress-card", "signout"]) $(id).hidden = true;
     $("signin").hidden = false;
     $("token").value = "";
@@ -146,9 +47,7 @@
 
   async function orgChanged() {
     clearError();
-    const sel = $("org").selectedOptions[0];
-    const n = sel ? JSON.parse(sel.dataset.numbers || "{}") : {};
-    $("org-numbers").textContent = sel ? "Numbers: " + (n.available || 0) + " available, " + (n.reserved || 0) + " reserved, " + (n.assigned || 0) + " assigned" : "";
+    showNumbers();
     try {
       const data = await apiJSON("GET", "/v1/organizations/" + encodeURIComponent(org()) + "/permission-groups");
       const groups = data.permission_groups || [];
@@ -158,6 +57,12 @@
       showError(err);
     }
     await loadBatches();
+  }
+
+  function showNumbers() {
+    const sel = $("org").selectedOptions[0];
+    const n = sel ? JSON.parse(sel.dataset.numbers || "{}") : {};
+    $("org-numbers").textContent = sel ? "Numbers: " + (n.available || 0) + " available, " + (n.reserved || 0) + " reserved, " + (n.assigned || 0) + " assigned" : "";
   }
 
   async function loadBatches() {
@@ -170,13 +75,6 @@
     } catch (err) {
       showError(err);
     }
-  }
-
-  function cell(text, cls) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (cls) td.className = cls;
-    return td;
   }
 
   function batchRow(b) {
@@ -294,11 +192,7 @@
       const fd = formFor({ invite: invite ? "true" : "false" });
       const b = await apiJSON("POST", "/v1/organizations/" + encodeURIComponent(org()) + "/batches", fd);
       $("notices").textContent = (b.notices || []).join(" ");
-      $("report").hidden = true;
-      $("report-status").textContent = "";
-      $("progress-card").hidden = false;
-      showProgress(b, null);
-      poll(b.id);
+      window.ML.watch(b);
       loadBatches();
     } catch (err) {
       showError(err);
@@ -306,60 +200,9 @@
     }
   }
 
-  function stopPolling() {
-    if (pollTimer) clearTimeout(pollTimer);
-    pollTimer = null;
-  }
-
-  function poll(id) {
-    stopPolling();
-    let first = null; // {t, processed}: the first poll that saw work done, for the rate
-    const tick = async () => {
-      try {
-        const b = await apiJSON("GET", "/v1/batches/" + encodeURIComponent(id));
-        const now = Date.now();
-        if (first === null && b.processed > 0) first = { t: now, processed: b.processed };
-        showProgress(b, first && { t: now, first });
-        if (b.finished_at) {
-          finished(b);
-          return;
-        }
-      } catch (err) {
-        showError(err);
-      }
-      pollTimer = setTimeout(tick, 1000);
-    };
-    pollTimer = setTimeout(tick, 1000);
-  }
-
-  function showProgress(b, rate) {
-    const pct = b.total ? Math.floor((100 * b.processed) / b.total) : (b.finished_at ? 100 : 0);
-    $("progress").value = pct;
-    $("progress-pct").textContent = pct + " %";
-    let t = b.processed + " of " + b.total + " rows processed: " + b.succeeded + " succeeded, " + b.failed + " failed";
-    if (b.canceled) t += ", " + b.canceled + " canceled";
-    $("progress-text").textContent = t + " (" + b.status + ").";
-    let eta = "";
-    if (b.finished_at) {
-      eta = "";
-    } else if (rate && b.processed > rate.first.processed) {
-      const perMs = (b.processed - rate.first.processed) / (rate.t - rate.first.t);
-      const left = Math.ceil((b.total - b.processed) / perMs / 1000);
-      eta = "About " + (left < 60 ? left + " s" : Math.ceil(left / 60) + " min") + " left.";
-    } else {
-      eta = "Estimating time left…";
-    }
-    $("progress-eta").textContent = eta;
-  }
-
-  function finished(b) {
-    stopPolling();
+  // batchFinished is progress.js's word that the batch it follows is done.
+  function batchFinished() {
     setBusy(false);
-    $("progress-eta").textContent = b.failed ? "Finished: some rows failed; the report says why." : "Finished.";
-    const btn = $("report");
-    btn.hidden = false;
-    btn.onclick = () => downloadReport(b);
-    btn.focus();
     loadBatches();
   }
 
@@ -383,4 +226,6 @@
     $("check-title").tabIndex = -1;
     if (token()) signIn();
   });
+
+  Object.assign(window.ML, { downloadReport, batchFinished });
 })();

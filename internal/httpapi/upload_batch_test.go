@@ -1,0 +1,67 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"context"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/multiline/onboarding/internal/stacktest"
+)
+
+// signInAndChoose signs in on the upload page with the root token and chooses orgID's groupID.
+func signInAndChoose(t *testing.T, ctx context.Context, s *stacktest.Stack, orgID, groupID string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.API.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), s.RootToken+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("upload")),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+			`{const s = document.getElementById("org"); s.value = %q; s.dispatchEvent(new Event("change"));}`, orgID)),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	waitJS(t, ctx, "the group list", fmt.Sprintf(`document.getElementById("group").value === %q`, groupID), 10*time.Second)
+}
+
+// TestBrowserCancel starts Import & Invite with no worker running, so the batch stays at 0 %,
+// clicks Cancel, then starts a worker: the page follows the batch to canceled, hides Cancel and
+// offers the report.
+func TestBrowserCancel(t *testing.T) {
+	ctx := browserContext(t)
+	s := stacktest.New(t)
+	orgID, groupID := s.Org("Cancel Org", 100, 20)
+	signInAndChoose(t, ctx, s, orgID, groupID)
+	file := writeTemp(t, "accounts.csv", stacktest.CSV("acme.example", 1, 10))
+
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+		chromedp.Click(chromedp.ID("import-invite")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the Cancel button", `!document.getElementById("cancel").hidden && !document.getElementById("cancel").disabled`, 10*time.Second)
+	if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "0 of 10 rows processed") {
+		t.Errorf("progress before cancel: got %q, want 0 of 10 rows processed", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("cancel"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "Canceling…", `document.getElementById("cancel").textContent === "Canceling…"`, 10*time.Second)
+	s.StartWorker(2) // runs the finalizer the cancel enqueued
+	waitJS(t, ctx, "the batch canceled", `document.getElementById("progress-text").textContent.includes("(canceled)")`, 30*time.Second)
+	if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "10 canceled") {
+		t.Errorf("progress after cancel: got %q, want 10 canceled", got)
+	}
+	if got := textOf(t, ctx, "progress-eta"); !strings.HasPrefix(got, "Canceled: 10 rows were not run") {
+		t.Errorf("after cancel: got %q, want Canceled: 10 rows were not run…", got)
+	}
+	waitJS(t, ctx, "Cancel hidden and the report offered", `document.getElementById("cancel").hidden && !document.getElementById("report").hidden`, 5*time.Second)
+	waitJS(t, ctx, "the history says canceled", `document.querySelector("#batches tbody tr td:nth-child(3)").textContent.startsWith("canceled")`, 10*time.Second)
+}
