@@ -220,6 +220,15 @@ func TestBrowserUpload(t *testing.T) {
 			t.Errorf("progress: got %q, want %q", got, want)
 		}
 		s.SMTP.WaitForMessages(t, rows, 10*time.Second)
+		var o struct {
+			Numbers struct{ Available, Reserved, Assigned int }
+		}
+		s.Do(http.MethodGet, "/v1/organizations/"+orgID, s.RootToken, nil).JSON(t, &o)
+		if o.Numbers.Available != 20-rows {
+			t.Fatalf("API numbers: got %+v, want %d available", o.Numbers, 20-rows)
+		}
+		want = fmt.Sprintf("Numbers: %d available, %d reserved, %d assigned", o.Numbers.Available, o.Numbers.Reserved, o.Numbers.Assigned)
+		waitJS(t, ctx, "the numbers line refreshed", fmt.Sprintf(`document.getElementById("org-numbers").textContent === %q`, want), 5*time.Second)
 	})
 
 	t.Run("download report", func(t *testing.T) {

@@ -65,6 +65,19 @@
     $("org-numbers").textContent = sel ? "Numbers: " + (n.available || 0) + " available, " + (n.reserved || 0) + " reserved, " + (n.assigned || 0) + " assigned" : "";
   }
 
+  // refreshNumbers reads the organization's number counts again: a batch reserves and assigns.
+  async function refreshNumbers() {
+    const id = org();
+    try {
+      const o = await apiJSON("GET", "/v1/organizations/" + encodeURIComponent(id));
+      const op = [...$("org").options].find((x) => x.value === id);
+      if (op) op.dataset.numbers = JSON.stringify(o.numbers || {});
+      if (org() === id) showNumbers();
+    } catch (err) {
+      showError(err);
+    }
+  }
+
   async function loadBatches() {
     try {
       const data = await apiJSON("GET", "/v1/organizations/" + encodeURIComponent(org()) + "/batches");
@@ -204,6 +217,7 @@
   function batchFinished() {
     setBusy(false);
     loadBatches();
+    refreshNumbers();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
