@@ -65,3 +65,54 @@ func TestBrowserCancel(t *testing.T) {
 	waitJS(t, ctx, "Cancel hidden and the report offered", `document.getElementById("cancel").hidden && !document.getElementById("report").hidden`, 5*time.Second)
 	waitJS(t, ctx, "the history says canceled", `document.querySelector("#batches tbody tr td:nth-child(3)").textContent.startsWith("canceled")`, 10*time.Second)
 }
+
+// TestBrowserReopen uploads a batch through the API with no worker running, so it is still
+// running when the page signs in: its Progress button in Batch Operation Reports follows it to
+// 100 % once a worker starts. Checking the next file then clears that batch's card, and
+// uploading one clears the check's card.
+func TestBrowserReopen(t *testing.T) {
+	ctx := browserContext(t)
+	s := stacktest.New(t)
+	orgID, groupID := s.Org("Reopen Org", 100, 20)
+	if resp := s.Upload(s.RootToken, orgID, groupID, stacktest.CSV("acme.example", 1, 5), map[string]string{"invite": "true"}); resp.Status != 202 {
+		t.Fatalf("upload: got %d, want 202: %s", resp.Status, resp.Body)
+	}
+	signInAndChoose(t, ctx, s, orgID, groupID)
+	file := writeTemp(t, "next.csv", stacktest.CSV("acme.example", 50, 2))
+
+	t.Run("progress of a running batch", func(t *testing.T) {
+		waitJS(t, ctx, "the Progress button", `document.querySelector("#batches tbody tr button")?.textContent === "Progress"`, 10*time.Second)
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#batches tbody tr button"))); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "the progress card", `!document.getElementById("progress-card").hidden`, 5*time.Second)
+		if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "0 of 5 rows processed") {
+			t.Errorf("progress: got %q, want 0 of 5 rows processed", got)
+		}
+		s.StartWorker(2)
+		waitJS(t, ctx, "the progress bar at 100 %", `document.getElementById("progress-pct").textContent === "100 %" && !document.getElementById("report").hidden`, 30*time.Second)
+		if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "5 of 5 rows processed: 5 succeeded") {
+			t.Errorf("progress: got %q, want 5 of 5 rows processed: 5 succeeded", got)
+		}
+		waitJS(t, ctx, "the history's Report button", `document.querySelector("#batches tbody tr button")?.textContent === "Report"`, 10*time.Second)
+	})
+
+	t.Run("check clears the batch card", func(t *testing.T) {
+		if err := chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+			chromedp.Click(chromedp.ID("check")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "the check result", `!document.getElementById("check-result").hidden`, 10*time.Second)
+		waitJS(t, ctx, "the batch card gone", `document.getElementById("progress-card").hidden`, time.Second)
+	})
+
+	t.Run("upload clears the check card", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("import"))); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "the new batch's progress", `!document.getElementById("progress-card").hidden && document.getElementById("progress-text").textContent.includes("of 2 rows")`, 10*time.Second)
+		waitJS(t, ctx, "the check card gone", `document.getElementById("check-result").hidden`, time.Second)
+	})
+}

@@ -105,10 +105,28 @@
       btn.addEventListener("click", () => downloadReport(b));
       td.append(btn);
     } else {
-      td.textContent = "not ready";
+      // A batch still running: follow it in the progress card, as after its upload.
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "secondary";
+      btn.textContent = "Progress";
+      btn.setAttribute("aria-label", "Show the progress of " + (b.filename || b.id) + ", " + when);
+      btn.addEventListener("click", () => reopen(b));
+      td.append(btn);
     }
     tr.append(td);
     return tr;
+  }
+
+  // reopen follows running batch b in the progress card; uploads wait until it finishes.
+  function reopen(b) {
+    if (busy) return;
+    clearError();
+    $("check-result").hidden = true;
+    $("notices").textContent = "";
+    setBusy(true);
+    window.ML.watch(b);
+    $("progress-title").focus();
   }
 
   // downloadTemplate saves the organization's template; ext is "csv" or "xlsx".
@@ -163,6 +181,8 @@
     if (busy) return;
     clearError();
     $("check-result").hidden = true;
+    window.ML.stopWatching();
+    $("progress-card").hidden = true;
     setBusy(true);
     try {
       // Checked as Import & Invite, the one that needs free numbers: the errors are the same
@@ -200,6 +220,8 @@
     if (busy) return;
     clearError();
     $("check-result").hidden = true;
+    window.ML.stopWatching();
+    $("progress-card").hidden = true;
     setBusy(true);
     try {
       const fd = formFor({ invite: invite ? "true" : "false" });
@@ -238,6 +260,7 @@
     $("import").addEventListener("click", () => startImport(false));
     $("import-invite").addEventListener("click", () => startImport(true));
     $("check-title").tabIndex = -1;
+    $("progress-title").tabIndex = -1;
     if (token()) signIn();
   });
 
