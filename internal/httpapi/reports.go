@@ -32,6 +32,9 @@ func (s *Server) batchInScope(r *http.Request, admin store.Admin) (store.Batch, 
 }
 
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	if wantsEvents(r) {
+		return s.batchEvents(w, r, admin)
+	}
 	b, err := s.batchInScope(r, admin)
 	if err != nil {
 		return err

@@ -78,6 +78,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /v1/organizations/{org}/batches", s.authed(s.createBatch, store.PrivAccounts))
 	mux.Handle("GET /v1/organizations/{org}/batches", s.authed(s.listBatches, store.PrivAccounts, store.PrivReports))
 	mux.Handle("GET /v1/batches/{id}", s.authed(s.getBatch, store.PrivAccounts, store.PrivReports))
+	mux.Handle("GET /v1/batches/{id}/events", s.authed(s.batchEvents, store.PrivAccounts, store.PrivReports))
 	mux.Handle("GET /v1/batches/{id}/report.csv", s.authed(s.batchReport, store.PrivAccounts, store.PrivReports))
 	mux.Handle("GET /v1/batches/{id}/report.xlsx", s.authed(s.batchReportXLSX, store.PrivAccounts, store.PrivReports))
 	mux.Handle("POST /v1/batches/{id}/cancel", s.authed(s.cancelBatch, store.PrivAccounts))

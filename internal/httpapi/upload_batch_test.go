@@ -1,12 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"context"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -47,6 +46,7 @@ func TestBrowserCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "the Cancel button", `!document.getElementById("cancel").hidden && !document.getElementById("cancel").disabled`, 10*time.Second)
+	waitJS(t, ctx, "progress from the event stream", `document.getElementById("progress-card").dataset.source === "events"`, 5*time.Second)
 	if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "0 of 10 rows processed") {
 		t.Errorf("progress before cancel: got %q, want 0 of 10 rows processed", got)
 	}
@@ -67,8 +67,8 @@ func TestBrowserCancel(t *testing.T) {
 }
 
 // TestBrowserReopen uploads a batch through the API with no worker running, so it is still
-// running when the page signs in: its Progress button in Batch Operation Reports follows it to
-// 100 % once a worker starts. Checking the next file then clears that batch's card, and
+// running when the page signs in, and refuses its event stream: its Progress button in Batch
+// Operation Reports follows it by polling to 100 % once a worker starts. Checking the next file then clears that batch's card, and
 // uploading one clears the check's card.
 func TestBrowserReopen(t *testing.T) {
 	ctx := browserContext(t)
@@ -79,6 +79,11 @@ func TestBrowserReopen(t *testing.T) {
 	}
 	signInAndChoose(t, ctx, s, orgID, groupID)
 	file := writeTemp(t, "next.csv", stacktest.CSV("acme.example", 50, 2))
+	// The event stream refused, as by a proxy or filter that blocks it: the page polls.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`{const f = window.fetch; window.fetch = (u, o) =>
+		o && o.headers && o.headers.Accept === "text/event-stream" ? Promise.reject(new TypeError("blocked")) : f(u, o);}`)); err != nil {
+		t.Fatalf("block the event stream: %v", err)
+	}
 
 	t.Run("progress of a running batch", func(t *testing.T) {
 		waitJS(t, ctx, "the Progress button", `document.querySelector("#batches tbody tr button")?.textContent === "Progress"`, 10*time.Second)
@@ -89,6 +94,7 @@ func TestBrowserReopen(t *testing.T) {
 		if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "0 of 5 rows processed") {
 			t.Errorf("progress: got %q, want 0 of 5 rows processed", got)
 		}
+		waitJS(t, ctx, "the fallback to polling", `document.getElementById("progress-card").dataset.source === "polling"`, 5*time.Second)
 		s.StartWorker(2)
 		waitJS(t, ctx, "the progress bar at 100 %", `document.getElementById("progress-pct").textContent === "100 %" && !document.getElementById("report").hidden`, 30*time.Second)
 		if got := textOf(t, ctx, "progress-text"); !strings.Contains(got, "5 of 5 rows processed: 5 succeeded") {

@@ -20,8 +20,11 @@
     }
   }
 
-  async function api(method, path, body) {
-    const opts = { method, headers: { Authorization: "Bearer " + token() } };
+  // api calls the v1 API; extra may hold an accept header and a signal that ends the call.
+  async function api(method, path, body, extra) {
+    const { accept, signal } = extra || {};
+    const opts = { method, headers: { Authorization: "Bearer " + token() }, signal };
+    if (accept) opts.headers.Accept = accept;
     if (body instanceof FormData) {
       opts.body = body;
     } else if (body !== undefined) {

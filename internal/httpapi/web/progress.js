@@ -1,6 +1,9 @@
-// progress.js shows one batch's progress on the upload page while it runs: it polls the
-// batch, shows the bar, the counts and the time left, offers Cancel, and tells upload.js
-// (ML.batchFinished) when the batch is done.
+// progress.js shows one batch's progress on the upload page while it runs: it follows the
+// batch's event stream (GET /v1/batches/{id} asked for text/event-stream, the same stream as
+// /events, whose URL some browsers' filter lists block; read with fetch because EventSource
+// cannot send the token), or polls the batch when the stream is not there; it shows the bar,
+// the counts and the time left, offers Cancel, and tells upload.js (ML.batchFinished) when
+// the batch is done.
 "use strict";
 
 (function () {
@@ -8,9 +11,14 @@
   let pollTimer = null;
   let current = null; // the batch being watched
 
+  let stream = null; // the AbortController of the event stream being read
+  let first = null; // {t, processed}: the first state that showed work done, for the rate
+
   function stopWatching() {
     if (pollTimer) clearTimeout(pollTimer);
     pollTimer = null;
+    if (stream) stream.abort();
+    stream = null;
     current = null;
   }
 
@@ -18,6 +26,7 @@
   function watch(b) {
     stopWatching();
     current = b;
+    first = null;
     $("report").hidden = true;
     $("report-status").textContent = "";
     $("progress-card").hidden = false;
@@ -26,21 +35,65 @@
       finished(b);
       return;
     }
-    const id = b.id;
-    let first = null; // {t, processed}: the first poll that saw work done, for the rate
+    follow(b.id);
+  }
+
+  // update shows a new state of batch id; it is false once the page follows another batch.
+  function update(id, b) {
+    if (!current || current.id !== id) return false;
+    current = b;
+    const now = Date.now();
+    if (first === null && b.processed > 0) first = { t: now, processed: b.processed };
+    showProgress(b, first && { t: now, first });
+    if (b.finished_at) finished(b);
+    return true;
+  }
+
+  // follow reads the batch's event stream and falls back to polling when the stream fails or
+  // ends before the batch does.
+  async function follow(id) {
+    const ctl = new AbortController();
+    stream = ctl;
+    $("progress-card").dataset.source = "events";
+    try {
+      const resp = await api("GET", "/v1/batches/" + encodeURIComponent(id), undefined, { accept: "text/event-stream", signal: ctl.signal });
+      if (!(resp.headers.get("Content-Type") || "").startsWith("text/event-stream")) throw new Error("no event stream");
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf = (buf + value).replace(/\r\n?/g, "\n");
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let name = "message", data = "";
+          for (const line of frame.split("\n")) {
+            if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+          }
+          if (name !== "batch" || !data) continue;
+          if (!update(id, JSON.parse(data)) || current.finished_at) {
+            ctl.abort();
+            return;
+          }
+        }
+      }
+    } catch (err) {
+      if (ctl.signal.aborted) return;
+    }
+    if (stream === ctl) stream = null;
+    if (current && current.id === id && !current.finished_at) poll(id);
+  }
+
+  function poll(id) {
+    $("progress-card").dataset.source = "polling";
     const tick = async () => {
       if (!current || current.id !== id) return;
       try {
         const b = await apiJSON("GET", "/v1/batches/" + encodeURIComponent(id));
-        if (!current || current.id !== id) return;
-        current = b;
-        const now = Date.now();
-        if (first === null && b.processed > 0) first = { t: now, processed: b.processed };
-        showProgress(b, first && { t: now, first });
-        if (b.finished_at) {
-          finished(b);
-          return;
-        }
+        if (!update(id, b) || b.finished_at) return;
       } catch (err) {
         showError(err);
       }
