@@ -122,3 +122,32 @@ func TestBrowserReopen(t *testing.T) {
 		waitJS(t, ctx, "the check card gone", `document.getElementById("check-result").hidden`, time.Second)
 	})
 }
+
+// TestBrowserErrorBox uploads a file without four mandatory columns: the error box names them
+// once, in one sentence, with no list repeating each and no raw (code, HTTP status) line.
+func TestBrowserErrorBox(t *testing.T) {
+	ctx := browserContext(t)
+	s := stacktest.New(t)
+	orgID, groupID := s.Org("Error Org", 100, 5)
+	signInAndChoose(t, ctx, s, orgID, groupID)
+	file := writeTemp(t, "short.csv", []byte("firstname,lastname\r\nA,B\r\n"))
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+		chromedp.Click(chromedp.ID("import")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the error", `!document.getElementById("error").hidden`, 10*time.Second)
+	got := textOf(t, ctx, "error")
+	if !strings.HasPrefix(got, `Missing mandatory columns "email address or device"`) {
+		t.Errorf("error: got %q, want it to start with the API's message, capitalized", got)
+	}
+	for _, bad := range []string{"is missing", "missing_columns", "HTTP 422"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("error: got %q, want no %q", got, bad)
+		}
+	}
+	if n := strings.Count(got, `"monitor_sms"`); n != 1 {
+		t.Errorf("error names monitor_sms %d times, want once: %q", n, got)
+	}
+}

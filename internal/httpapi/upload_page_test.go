@@ -184,6 +184,15 @@ func TestBrowserUpload(t *testing.T) {
 		if got := textOf(t, ctx, "check-errors"); !strings.Contains(got, "social_messaging") {
 			t.Errorf("errors table: got %q, want a social_messaging error", got)
 		}
+		problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#check-errors tbody td:nth-child(3)")].map((td) => td.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			if strings.HasPrefix(p, "row ") {
+				t.Errorf("Problem cell %q repeats the row and column of its own row", p)
+			}
+		}
 	})
 
 	t.Run("check only warns of too few numbers", func(t *testing.T) {
@@ -202,7 +211,7 @@ func TestBrowserUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := textOf(t, ctx, "check-errors"); n != 2 || !strings.Contains(got, "Warning: row 23, multiline_number: 22 rows need a free number and 20 are Available") {
+		if got := textOf(t, ctx, "check-errors"); n != 2 || !strings.Contains(got, "multiline_numberWarning: 22 rows need a free number and 20 are Available") {
 			t.Errorf("table: got %d warning rows, %q; want 2, the last naming the shortfall", n, got)
 		}
 	})
@@ -280,8 +289,9 @@ func TestBrowserUpload(t *testing.T) {
 		}
 		waitJS(t, ctx, "the error", `!document.getElementById("error").hidden`, 10*time.Second)
 		got := textOf(t, ctx, "error")
-		if !strings.Contains(got, "the file has a header but no accounts") || !strings.Contains(got, "no_rows") {
-			t.Errorf("error: got %q, want the API's no_rows message", got)
+		code, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("error").dataset.code`))
+		if !strings.Contains(got, "The file has a header but no accounts") || strings.Contains(got, "no_rows") || code != "no_rows" {
+			t.Errorf("error: got %q (data-code %q), want the API's no_rows message without its code, and data-code no_rows", got, code)
 		}
 	})
 

@@ -56,28 +56,44 @@
     return JSON.stringify(d);
   }
 
+  // quoted lists the "…" parts of s.
+  function quoted(s) { return (s.match(/"[^"]+"/g) || []); }
+
+  // saysAgain is whether detail d only repeats what message says: every quoted name in it is
+  // named in the message ("mandatory column "x" is missing" after "missing columns "x", …").
+  function saysAgain(message, d) {
+    const q = typeof d === "string" ? quoted(d) : [];
+    return q.length > 0 && q.every((x) => message.includes(x));
+  }
+
+  // showError shows the API's message once: its sentences without repeats, the details the
+  // message does not already say, and the error code only as data-code (for support, not as
+  // raw text to read).
   function showError(err) {
     const box = $("error");
     box.replaceChildren();
+    const seen = new Set();
+    const message = String(err.message || "").split(/(?<=[.;])\s+/).filter((s) => {
+      const k = s.replace(/[.;]$/, "").trim().toLowerCase();
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    }).join(" ");
     const p = document.createElement("p");
-    p.textContent = err.message;
+    p.textContent = message ? message[0].toUpperCase() + message.slice(1) : "";
     p.style.margin = "0";
     box.append(p);
-    if (err.details && err.details.length) {
+    const details = (err.details || []).map(detailText).filter((d) => d && !saysAgain(message, d) && !message.includes(d));
+    if (details.length) {
       const ul = document.createElement("ul");
-      for (const d of err.details) {
+      for (const d of [...new Set(details)]) {
         const li = document.createElement("li");
-        li.textContent = detailText(d);
+        li.textContent = d;
         ul.append(li);
       }
       box.append(ul);
     }
-    if (err.code) {
-      const c = document.createElement("p");
-      c.className = "code";
-      c.textContent = "(" + err.code + (err.status ? ", HTTP " + err.status : "") + ")";
-      box.append(c);
-    }
+    box.dataset.code = err.code || "";
     box.hidden = false;
     box.focus();
   }

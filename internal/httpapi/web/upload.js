@@ -177,6 +177,12 @@
     return fd;
   }
 
+  // problem is e's message without the "row 4, email address or device: " its own columns say.
+  function problem(e) {
+    const prefix = "row " + e.row + (e.column ? ", " + e.column : "") + ": ";
+    return e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  }
+
   async function check() {
     if (busy) return;
     clearError();
@@ -194,7 +200,7 @@
       body.replaceChildren(...problems.map((e) => {
         const tr = document.createElement("tr");
         if (e.warning) tr.className = "warning";
-        tr.append(cell(String(e.row), "num"), cell(e.column || ""), cell((e.warning ? "Warning: " : "") + e.message));
+        tr.append(cell(String(e.row), "num"), cell(e.column || ""), cell((e.warning ? "Warning: " : "") + problem(e)));
         return tr;
       }));
       $("check-errors").hidden = problems.length === 0;
