@@ -36,6 +36,8 @@ type activateView struct {
 	Selected     string   // the number checked when the page opens
 	Form         bool     // show the form
 	DoneNumber   string
+	InfoTitle    string // a notice that is not an error: the link was already used
+	Info         string
 	Status       int // 0: 200
 	ErrorTitle   string
 	Error        string
@@ -160,6 +162,10 @@ func (s *Server) pageError(r *http.Request, err error) activateView {
 	var gone *store.InvitationGoneError
 	if errors.As(err, &gone) {
 		t := pageText(gone.Language)
+		if gone.Why == store.GoneUsed {
+			// The person's account is active: opening the link again is no error to them.
+			return activateView{T: t, InfoTitle: t.AlreadyTitle, Info: t.Used}
+		}
 		return activateView{T: t, Status: http.StatusGone, ErrorTitle: t.GoneTitle, Error: goneMessage(gone, gone.Language)}
 	}
 	t := pageText(browserLanguage(r))

@@ -189,8 +189,9 @@ func TestActivationPage(t *testing.T) {
 		t.Errorf("released number: got %s, want available", st)
 	}
 	status, body = page(t, s, tokA, nil)
-	if status != http.StatusGone || !strings.Contains(body, "This link no longer works") || !strings.Contains(body, "already been used") {
-		t.Errorf("page of a used link: got %d\n%s", status, body)
+	if status != http.StatusOK || !strings.Contains(body, "<h2>Your account is already active</h2>") || !strings.Contains(body, "already been used") ||
+		strings.Contains(body, `role="alert"`) || strings.Contains(body, "<h1>Activate your MultiLine account</h1>") {
+		t.Errorf("page of a used link: got %d, want 200 and a friendly notice, no error under the page title\n%s", status, body)
 	}
 	status, body = page(t, s, strings.Repeat("y", 43), nil)
 	if status != http.StatusNotFound || !strings.Contains(body, "This link is not valid") {

@@ -12,6 +12,7 @@ import (
 type activationText struct {
 	Lang, Title, Hello, HelloName, Organization, Account, NumberLegend, Reserved, Choose string
 	NoNumbers, Activate, DoneTitle, DoneNumber, GoneTitle, Used, Replaced, Failed        string
+	AlreadyTitle                                                                         string // a used link opened again
 	NotFoundTitle, NotFound, TooManyTitle, TooMany, ProblemTitle, ValidUntil, Retry      string
 	NotOffered, FormTooLarge, FormUnreadable, expired                                    string
 }
@@ -27,6 +28,7 @@ var activationTexts = map[string]activationText{
 		NoNumbers: "No number is available for you right now. Ask your administrator to add numbers, then open this link again.",
 		Activate:  "Activate my account", DoneTitle: "Your account is active", DoneNumber: "Your MultiLine number is %s.",
 		GoneTitle:     "This link no longer works",
+		AlreadyTitle:  "Your account is already active",
 		expired:       "This invitation expired on %s. Ask your administrator to send you a new one.",
 		Used:          "This invitation has already been used to activate your account. You can sign in to MultiLine.",
 		Replaced:      "This invitation has been replaced by a newer one. Open the link in the most recent invitation email.",
@@ -46,6 +48,7 @@ var activationTexts = map[string]activationText{
 		NoNumbers: "Al momento non ci sono numeri disponibili per Lei. Chieda al Suo amministratore di aggiungerne, poi apra di nuovo questo link.",
 		Activate:  "Attiva il mio account", DoneTitle: "Il Suo account è attivo", DoneNumber: "Il Suo numero MultiLine è %s.",
 		GoneTitle:     "Questo link non è più valido",
+		AlreadyTitle:  "Il Suo account è già attivo",
 		expired:       "Questo invito è scaduto il giorno %s. Chieda al Suo amministratore di inviarLe un nuovo invito.",
 		Used:          "Questo invito è già stato usato per attivare il Suo account. Può accedere a MultiLine.",
 		Replaced:      "Questo invito è stato sostituito da uno più recente. Apra il link contenuto nell'ultima email di invito ricevuta.",
@@ -65,6 +68,7 @@ var activationTexts = map[string]activationText{
 		NoNumbers: "Derzeit ist keine Nummer für Sie verfügbar. Bitten Sie Ihren Administrator, Nummern hinzuzufügen, und öffnen Sie diesen Link dann erneut.",
 		Activate:  "Mein Konto aktivieren", DoneTitle: "Ihr Konto ist aktiv", DoneNumber: "Ihre MultiLine-Nummer ist %s.",
 		GoneTitle:     "Dieser Link ist nicht mehr gültig",
+		AlreadyTitle:  "Ihr Konto ist bereits aktiv",
 		expired:       "Diese Einladung ist am %s abgelaufen. Bitten Sie Ihren Administrator um eine neue Einladung.",
 		Used:          "Mit dieser Einladung wurde Ihr Konto bereits aktiviert. Sie können sich bei MultiLine anmelden.",
 		Replaced:      "Diese Einladung wurde durch eine neuere ersetzt. Öffnen Sie den Link in der neuesten Einladungs-E-Mail.",
@@ -84,6 +88,7 @@ var activationTexts = map[string]activationText{
 		NoNumbers: "Aucun numéro n'est disponible pour vous pour le moment. Demandez à votre administrateur d'en ajouter, puis ouvrez de nouveau ce lien.",
 		Activate:  "Activer mon compte", DoneTitle: "Votre compte est activé", DoneNumber: "Votre numéro MultiLine est le %s.",
 		GoneTitle:     "Ce lien n'est plus valable",
+		AlreadyTitle:  "Votre compte est déjà actif",
 		expired:       "Cette invitation a expiré le %s. Demandez à votre administrateur de vous en envoyer une nouvelle.",
 		Used:          "Cette invitation a déjà servi à activer votre compte. Vous pouvez vous connecter à MultiLine.",
 		Replaced:      "Cette invitation a été remplacée par une plus récente. Ouvrez le lien figurant dans le dernier e-mail d'invitation.",
@@ -103,6 +108,7 @@ var activationTexts = map[string]activationText{
 		NoNumbers: "Ahora mismo no hay ningún número disponible para usted. Pida a su administrador que añada números y vuelva a abrir este enlace.",
 		Activate:  "Activar mi cuenta", DoneTitle: "Su cuenta está activa", DoneNumber: "Su número de MultiLine es el %s.",
 		GoneTitle:     "Este enlace ya no es válido",
+		AlreadyTitle:  "Su cuenta ya está activa",
 		expired:       "Esta invitación caducó el %s. Pida a su administrador que le envíe una nueva.",
 		Used:          "Esta invitación ya se ha usado para activar su cuenta. Puede iniciar sesión en MultiLine.",
 		Replaced:      "Esta invitación se ha sustituido por otra más reciente. Abra el enlace del último correo de invitación que haya recibido.",
