@@ -9,19 +9,6 @@ import (
 	"github.com/multiline/onboarding/internal/stacktest"
 )
 
-// errorMessage returns the code and message of an error answer.
-func errorMessage(t *testing.T, r stacktest.Response) (code, message string) {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	r.JSON(t, &e)
-	return e.Error.Code, e.Error.Message
-}
-
 // TestTooLargeNamesWhatAndItsLimit checks that each 413 says what was too large and the
 // limit in plain units, and that nothing of a refused upload is stored.
 func TestTooLargeNamesWhatAndItsLimit(t *testing.T) {
@@ -57,7 +44,7 @@ func TestTooLargeNamesWhatAndItsLimit(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := c.send()
-			code, msg := errorMessage(t, got)
+			code, msg := got.Error(t)
 			if got.Status != http.StatusRequestEntityTooLarge || code != "too_large" {
 				t.Fatalf("got %d %s, want 413 too_large", got.Status, got.Body)
 			}
@@ -105,7 +92,7 @@ func TestCompressedBodiesAreRefused(t *testing.T) {
 			var buf bytes.Buffer
 			_, _ = buf.ReadFrom(resp.Body)
 			got := stacktest.Response{Status: resp.StatusCode, Body: buf.Bytes()}
-			code, msg := errorMessage(t, got)
+			code, msg := got.Error(t)
 			if got.Status != http.StatusUnsupportedMediaType || code != "compressed_body" ||
 				!strings.Contains(msg, "compressed uploads are not supported") {
 				t.Errorf("got %d %s, want 415 compressed_body saying compressed uploads are not supported", got.Status, got.Body)

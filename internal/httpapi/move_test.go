@@ -47,15 +47,9 @@ func TestMoveRefusedWhenTheDestinationLacksNumbers(t *testing.T) {
 	before := moveSnapshot(t, s)
 	got := s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{
 		"account_ids": []string{accts["a@acme.test"].ID, accts["b@acme.test"].ID}, "organization_id": dst})
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	got.JSON(t, &e)
+	code, message := got.Error(t)
 	want := "Unable to move account(s). You do not have enough numbers available in the selected organization"
-	if got.Status != http.StatusConflict || e.Error.Code != "not_enough_numbers" || e.Error.Message != want {
+	if got.Status != http.StatusConflict || code != "not_enough_numbers" || message != want {
 		t.Fatalf("got %d %s, want 409 not_enough_numbers %q", got.Status, got.Body, want)
 	}
 	if after := moveSnapshot(t, s); after != before {

@@ -202,8 +202,8 @@ func (r Response) JSON(t testing.TB, v any) {
 	}
 }
 
-// ErrorCode returns the code of an error response.
-func (r Response) ErrorCode(t testing.TB) string {
+// Error returns the code and message of an error response.
+func (r Response) Error(t testing.TB) (code, message string) {
 	t.Helper()
 	var e struct {
 		Error struct {
@@ -212,10 +212,17 @@ func (r Response) ErrorCode(t testing.TB) string {
 		} `json:"error"`
 	}
 	r.JSON(t, &e)
-	if e.Error.Message == "" {
+	return e.Error.Code, e.Error.Message
+}
+
+// ErrorCode returns the code of an error response, failing the test when it has no message.
+func (r Response) ErrorCode(t testing.TB) string {
+	t.Helper()
+	code, message := r.Error(t)
+	if message == "" {
 		t.Errorf("error response %s has no message", r.Body)
 	}
-	return e.Error.Code
+	return code
 }
 
 // Do sends a request with a JSON body (nil for none) and bearer token ("" for none).
