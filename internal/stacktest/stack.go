@@ -34,6 +34,9 @@ import (
 	"github.com/multiline/onboarding/internal/token"
 )
 
+// mailFrom is the sender of test workers' emails, and the domain of their Message-IDs.
+const mailFrom = "MultiLine <no-reply@multiline.test>"
+
 // PublicURL is the base of links in test emails.
 const PublicURL = "http://multiline.test"
 
@@ -132,7 +135,7 @@ func (s *Stack) StartWorker(concurrency int) *Worker {
 // test breaks).
 func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	s.t.Helper()
-	mail, err := mailer.New(mailer.Config{URL: s.SMTP.URL(), From: "MultiLine <no-reply@multiline.test>", Timeout: 5 * time.Second}, s.log)
+	mail, err := mailer.New(mailer.Config{URL: s.SMTP.URL(), From: mailFrom, Timeout: 5 * time.Second}, s.log)
 	if err != nil {
 		s.t.Fatalf("mailer: %v", err)
 	}
@@ -141,7 +144,7 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	if err != nil {
 		s.t.Fatalf("tokens: %v", err)
 	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens}, st, mail, s.Client, m, s.log)
+	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}, st, mail, s.Client, m, s.log)
 	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
 	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
 		if d, ok := jobs.BusyDelay(err); ok {
