@@ -33,7 +33,7 @@ func TestReportCodesAndAccounts(t *testing.T) {
 			t.Errorf("report.%s before the batch finished: got %d %s, want 409 batch_not_finished", format, got.Status, got.Body)
 		}
 	}
-	s.StartWorker(1)
+	worker := s.StartWorker(1)
 	if done := s.WaitBatch(b.ID, 30*time.Second); done.Succeeded != 1 || done.Failed != 2 {
 		t.Fatalf("got %+v, want 1 succeeded and 2 failed", done)
 	}
@@ -116,10 +116,13 @@ func TestReportCodesAndAccounts(t *testing.T) {
 	}
 
 	t.Run("canceled rows", func(t *testing.T) {
+		// No worker while the batch is canceled, so that no row runs before the cancel.
+		worker.Stop()
 		b := upload(t, s, org, group, stacktest.CSV("acme.test", 10, 2), false)
 		if got := s.Do("POST", "/v1/batches/"+b.ID+"/cancel", s.RootToken, nil); got.Status != http.StatusAccepted {
 			t.Fatalf("cancel: got %d %s", got.Status, got.Body)
 		}
+		s.StartWorker(1)
 		if done := s.WaitBatch(b.ID, 30*time.Second); done.Canceled != 2 {
 			t.Fatalf("got %+v, want 2 canceled", done)
 		}
