@@ -114,7 +114,7 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if exists {
-		return name, nil
+		return name, markUsed(ctx, conn, name)
 	}
 	building := name + "_building"
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building)); err != nil {
@@ -135,32 +135,44 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, name)); err != nil {
 		return "", err
 	}
-	return name, nil
+	return name, markUsed(ctx, conn, name)
+}
+
+// markUsed notes in the template's comment when a test binary last used it, so dropAbandoned
+// leaves alone the templates that other checkouts (with other migrations) are using.
+func markUsed(ctx context.Context, conn *sql.Conn, template string) error {
+	_, err := conn.ExecContext(ctx, fmt.Sprintf(`COMMENT ON DATABASE %s IS 'used %d'`, template, time.Now().Unix()))
+	return err
 }
 
 // dropAbandoned drops test databases more than two hours old (a test binary killed before
-// its cleanup leaves its databases behind) and templates of other migration sets.
+// its cleanup leaves its databases behind) and templates of other migration sets that no test
+// binary used in two hours.
 func dropAbandoned(ctx context.Context, template string) {
 	admin, err := sql.Open("postgres", AdminURL())
 	if err != nil {
 		return
 	}
 	defer admin.Close()
-	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^mltest_[0-9]+_'
-		OR (datname ~ '^mltmpl_[0-9a-f]+$' AND datname <> $1)`, template)
+	rows, err := admin.QueryContext(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname ~ '^mltest_[0-9]+_' OR (datname ~ '^mltmpl_[0-9a-f]+$' AND datname <> $1)`, template)
 	if err != nil {
 		return
 	}
 	var old []string
 	for rows.Next() {
-		var name string
-		var created int64
-		if rows.Scan(&name) == nil {
-			if strings.HasPrefix(name, "mltmpl_") {
-				old = append(old, name)
-			} else if _, err := fmt.Sscanf(name, "mltest_%d_", &created); err == nil && time.Since(time.Unix(created, 0)) > 2*time.Hour {
-				old = append(old, name)
-			}
+		var name, comment string
+		var used int64
+		if rows.Scan(&name, &comment) != nil {
+			continue
+		}
+		if strings.HasPrefix(name, "mltmpl_") {
+			_, _ = fmt.Sscanf(comment, "used %d", &used) // a template without the note counts as unused
+		} else {
+			_, _ = fmt.Sscanf(name, "mltest_%d_", &used)
+		}
+		if time.Since(time.Unix(used, 0)) > 2*time.Hour {
+			old = append(old, name)
 		}
 	}
 	rows.Close()
