@@ -101,7 +101,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 
 	queues := jobs.Queues{}
 	reg := metrics.NewRegistry()
-	m := metrics.NewWorker(reg)
+	m := metrics.NewWorker(reg, jobs.TaskTypes...)
 	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))

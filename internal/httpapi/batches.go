@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/csvfile"
+	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -98,13 +99,13 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	}
 	s.metrics.Uploads.WithLabelValues("accepted").Inc()
 	s.metrics.UploadRows.Observe(float64(len(rows)))
+	s.metrics.CountRefusedRows(file)
 	log := zerolog.Ctx(r.Context()).With().Str("batch_id", b.ID).Logger()
 	log.Info().Str("organization_id", orgID).Int("rows", len(rows)).Int("pending", len(pending)).
 		Bool("invite", up.invite).Msg("batch stored")
 	// The batch is committed; from here on a failure only delays it: the reconciler
 	// enqueues batches whose tasks never reached Redis.
 	if err := s.enqueue(r, b.ID, pending); err != nil {
-		s.metrics.EnqueueErrors.WithLabelValues("batch").Inc()
 		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
 	}
 	out := s.batchJSON(b)
@@ -113,15 +114,27 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	return nil
 }
 
+// enqueue enqueues a stored batch's pending rows, or its finalizer when every row was refused.
 func (s *Server) enqueue(r *http.Request, batchID string, lines []int) error {
 	if len(lines) == 0 {
-		return s.queue.EnqueueFinalize(r.Context(), batchID)
+		return s.enqueueFinalize(r, batchID)
 	}
 	if err := s.queue.EnqueueBatch(r.Context(), batchID, lines); err != nil {
+		s.metrics.EnqueueErrors.WithLabelValues(metrics.TaskRow).Inc()
 		return err
 	}
-	s.metrics.Enqueued.WithLabelValues("row").Add(float64(len(lines)))
+	s.metrics.Enqueued.WithLabelValues(metrics.TaskRow).Add(float64(len(lines)))
 	return s.store.MarkEnqueued(r.Context(), batchID)
+}
+
+// enqueueFinalize enqueues a batch's finalizer, counting the outcome.
+func (s *Server) enqueueFinalize(r *http.Request, batchID string) error {
+	if err := s.queue.EnqueueFinalize(r.Context(), batchID); err != nil {
+		s.metrics.EnqueueErrors.WithLabelValues(metrics.TaskFinalize).Inc()
+		return err
+	}
+	s.metrics.Enqueued.WithLabelValues(metrics.TaskFinalize).Inc()
+	return nil
 }
 
 // readUpload reads the multipart form, streaming the file part into memory up to the limit.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -87,8 +88,10 @@ func (s *Server) resendInvitations(w http.ResponseWriter, r *http.Request, admin
 		// Stored already: a failed enqueue delays these emails until the reconciler finds
 		// the invitations waiting.
 		if err := s.queue.EnqueueInvitations(r.Context(), invitations); err != nil {
-			s.metrics.EnqueueErrors.WithLabelValues("invitation").Inc()
+			s.metrics.EnqueueErrors.WithLabelValues(metrics.TaskInvitation).Inc()
 			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("could not enqueue invitations; the reconciler will")
+		} else {
+			s.metrics.Enqueued.WithLabelValues(metrics.TaskInvitation).Add(float64(len(invitations)))
 		}
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{

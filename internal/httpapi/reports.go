@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/report"
@@ -171,8 +172,8 @@ func (s *Server) cancelBatch(w http.ResponseWriter, r *http.Request, admin store
 	}
 	// The finalizer settles the rows not yet started as canceled; rows already holding an
 	// account finish their invitation first.
-	if err := s.queue.EnqueueFinalize(r.Context(), b.ID); err != nil {
-		s.metrics.EnqueueErrors.WithLabelValues("finalize").Inc()
+	if err := s.enqueueFinalize(r, b.ID); err != nil {
+		zerolog.Ctx(r.Context()).Warn().Err(err).Str("batch_id", b.ID).Msg("could not enqueue the canceled batch's finalizer; the reconciler will")
 	}
 	if b, err = s.store.Batch(r.Context(), b.ID); err != nil {
 		return err

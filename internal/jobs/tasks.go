@@ -20,6 +20,9 @@ const (
 	TypeNotify     = "batch:notify"
 )
 
+// TaskTypes are the types of every task a worker runs.
+var TaskTypes = []string{TypeRow, TypeFinalize, TypeInvitation, TypeNotify}
+
 // Queues names the Asynq queues; a Prefix keeps deployments (and tests) sharing one Redis apart.
 type Queues struct {
 	Prefix string

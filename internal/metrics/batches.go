@@ -8,12 +8,14 @@ import (
 	"github.com/multiline/onboarding/internal/store"
 )
 
-// BatchCollector reports, at scrape time, the batches that have not finished and the age of
-// the oldest, the signal of a stuck batch, and whether PostgreSQL answered the query.
+// BatchCollector reports, at scrape time, the batches that have not finished, the age of the
+// oldest (the signal of a stuck batch), their pending rows (with the settled-rows counter, the
+// signal of a stalled pipeline), and whether PostgreSQL answered the query.
 type BatchCollector struct {
 	backlog    func(context.Context) (store.BatchBacklog, error)
 	unfinished *prometheus.Desc
 	oldestAge  *prometheus.Desc
+	pending    *prometheus.Desc
 	up         *prometheus.Desc
 }
 
@@ -26,6 +28,8 @@ func NewBatchCollector(backlog func(context.Context) (store.BatchBacklog, error)
 			"Batches without a final status (queued or processing).", nil, nil),
 		oldestAge: prometheus.NewDesc(namespace+"_batch_oldest_unfinished_age_seconds",
 			"Age of the oldest batch without a final status; 0 when there is none.", nil, nil),
+		pending: prometheus.NewDesc(namespace+"_rows_pending",
+			"Rows of unfinished batches not settled yet (waiting, running or retrying).", nil, nil),
 		up: prometheus.NewDesc(namespace+"_postgres_up",
 			"1 when PostgreSQL answered the last scrape's query in time.", nil, nil),
 	}
@@ -35,6 +39,7 @@ func NewBatchCollector(backlog func(context.Context) (store.BatchBacklog, error)
 func (c *BatchCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.unfinished
 	ch <- c.oldestAge
+	ch <- c.pending
 	ch <- c.up
 }
 
@@ -50,4 +55,5 @@ func (c *BatchCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, float64(b.Unfinished))
 	ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, b.OldestAge.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(b.PendingRows))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/store"
 	"github.com/multiline/onboarding/internal/testenv"
@@ -162,10 +163,7 @@ func TestAlertRulesAreExplained(t *testing.T) {
 // to promtool when it is installed (Debian's prometheus package ships it).
 func TestDeployPromQLSyntax(t *testing.T) {
 	t.Parallel()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not installed (apt-get install prometheus): PromQL syntax not checked")
-	}
+	promtool := promtoolPath(t)
 	rules := filepath.Join(t.TempDir(), "dashboard-rules.yml")
 	var sb strings.Builder
 	sb.WriteString("groups:\n  - name: dashboard\n    rules:\n")
@@ -191,6 +189,35 @@ func TestDeployPromQLSyntax(t *testing.T) {
 	}
 }
 
+// TestAlertRulesFire runs the unit tests of the alert rules (deploy/prometheus/alerts_test.yml)
+// with promtool on synthetic series: an SMTP outage fires within 5 minutes, a normal day and an
+// admin's re-upload of existing accounts do not, rows giving up on the service do.
+func TestAlertRulesFire(t *testing.T) {
+	t.Parallel()
+	promtool := promtoolPath(t)
+	cmd := exec.Command(promtool, "test", "rules", "alerts_test.yml")
+	cmd.Dir = filepath.Join(deployDir, "prometheus")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+}
+
+// promtoolPath finds promtool (Debian's prometheus package ships it). Outside CI a machine
+// without it skips the test; in CI (.ci/run installs it) its absence fails.
+func promtoolPath(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	switch {
+	case err == nil:
+		return path
+	case os.Getenv("CI") != "":
+		t.Fatalf("promtool not found in CI: .ci/run installs Debian's prometheus package for it: %v", err)
+	default:
+		t.Skip("promtool not installed (apt-get install prometheus): alert rules not checked")
+	}
+	return ""
+}
+
 // exportedFamilies builds the api's and a worker's registries as cmd/api and cmd/worker do,
 // makes every vector and collector produce a series, and returns every series name they
 // export (histograms as their _bucket, _sum and _count series too) with its labels.
@@ -209,7 +236,7 @@ func exportedFamilies(t *testing.T) map[string]family {
 
 	workerReg := metrics.NewRegistry()
 	workerRec := &recorder{Registerer: workerReg}
-	w := metrics.NewWorker(workerRec)
+	w := metrics.NewWorker(workerRec, jobs.TaskTypes...)
 	w.RowsSettled.WithLabelValues(store.RowSucceeded, "none").Inc()
 	w.RowDuration.WithLabelValues(store.RowSucceeded).Observe(0.01)
 	w.BatchesFinished.WithLabelValues(store.BatchCompleted).Inc()

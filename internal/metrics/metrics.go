@@ -33,10 +33,22 @@ type API struct {
 	requestDuration *prometheus.HistogramVec
 	Uploads         *prometheus.CounterVec
 	UploadRows      prometheus.Histogram
+	RowsRefused     *prometheus.CounterVec
 	Enqueued        *prometheus.CounterVec
 	EnqueueErrors   *prometheus.CounterVec
 	DBErrors        prometheus.Counter
 }
+
+// Task kinds the api enqueues, the label values of Enqueued and EnqueueErrors.
+const (
+	TaskRow        = "row"        // an upload's row tasks
+	TaskFinalize   = "finalize"   // the finalizer of a canceled or empty batch
+	TaskInvitation = "invitation" // Resend Invitation and Move
+)
+
+// UploadOutcomes are the outcomes of an upload other than a refused file's error code, which
+// the api adds as they happen (a fixed set too: the codes of its errors).
+var UploadOutcomes = []string{"accepted", "dry_run"}
 
 // NewAPI registers the api's metrics on reg.
 func NewAPI(reg prometheus.Registerer) *API {
@@ -59,20 +71,35 @@ func NewAPI(reg prometheus.Registerer) *API {
 			Help:    "Data rows per accepted upload.",
 			Buckets: []float64{1, 10, 50, 100, 250, 500, 750, 1000},
 		}),
+		RowsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "rows", Name: "refused_total",
+			Help: "Rows of accepted uploads refused by validation (the admin's file, not the service), by the column of their first problem; they fail with reason invalid_value without reaching a worker.",
+		}, []string{"column"}),
 		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "queue", Name: "enqueued_total",
-			Help: "Tasks enqueued by task type.",
+			Help: "Tasks enqueued, by kind (row, finalize, invitation).",
 		}, []string{"type"}),
 		EnqueueErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "queue", Name: "enqueue_errors_total",
-			Help: "Tasks that could not be enqueued (Redis unreachable); the reconciler enqueues them later.",
+			Help: "Enqueues that failed (Redis unreachable), by kind (row, finalize, invitation); the reconciler enqueues them later.",
 		}, []string{"type"}),
 		DBErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "postgres", Name: "errors_total",
 			Help: "Requests that failed on a PostgreSQL error.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.requestDuration, m.Uploads, m.UploadRows, m.Enqueued, m.EnqueueErrors, m.DBErrors)
+	for _, kind := range []string{TaskRow, TaskFinalize, TaskInvitation} {
+		m.Enqueued.WithLabelValues(kind)
+		m.EnqueueErrors.WithLabelValues(kind)
+	}
+	for _, outcome := range UploadOutcomes {
+		m.Uploads.WithLabelValues(outcome)
+	}
+	for _, column := range RefusedColumns {
+		m.RowsRefused.WithLabelValues(column)
+	}
+	reg.MustRegister(m.requests, m.requestDuration, m.Uploads, m.UploadRows, m.RowsRefused, m.Enqueued,
+		m.EnqueueErrors, m.DBErrors)
 	return m
 }
 

@@ -27,7 +27,7 @@ func NewPoolCollector(counts func(context.Context) ([]store.OrgNumberCounts, err
 	return &PoolCollector{
 		counts: counts,
 		numbers: prometheus.NewDesc(namespace+"_numbers",
-			"Numbers in an organization's pool by state (available, reserved, assigned).",
+			"Numbers in an organization's pool by state (available, reserved, assigned); organization is its id (mlctl orgs names it).",
 			[]string{"organization", "state"}, nil),
 	}
 }
@@ -47,7 +47,7 @@ func (c *PoolCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range pools {
 		for state, n := range map[string]int{"available": p.Available, "reserved": p.Reserved, "assigned": p.Assigned} {
-			ch <- prometheus.MustNewConstMetric(c.numbers, prometheus.GaugeValue, float64(n), p.OrganizationName, state)
+			ch <- prometheus.MustNewConstMetric(c.numbers, prometheus.GaugeValue, float64(n), p.OrganizationID, state)
 		}
 	}
 }

@@ -31,30 +31,35 @@ func TestPoolAndBatchCollectors(t *testing.T) {
 			SELECT '+15550100001', organization_id, 'reserved', id FROM acct
 			UNION ALL SELECT '+1555010000' || g, acme.id, 'available', NULL FROM acme, generate_series(2, 3) g),
 		grp AS (INSERT INTO permission_groups (organization_id, name) SELECT id, 'Staff' FROM acme RETURNING id, organization_id)
-		INSERT INTO batches (organization_id, permission_group_id, uploaded_by, invite, total, status, created_at, finished_at)
-		SELECT organization_id, id, 'test', false, 1, 'processing', now() - interval '20 minutes', NULL FROM grp
-		UNION ALL SELECT organization_id, id, 'test', false, 1, 'completed', now() - interval '2 hours', now() FROM grp`
+		INSERT INTO batches (organization_id, permission_group_id, uploaded_by, invite, total, pending, status, created_at, finished_at)
+		SELECT organization_id, id, 'test', false, 3, 2, 'processing', now() - interval '20 minutes', NULL FROM grp
+		UNION ALL SELECT organization_id, id, 'test', false, 1, 0, 'completed', now() - interval '2 hours', now() FROM grp`
 	if _, err := db.ExecContext(ctx, seed); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	var acme, empty string
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT id FROM organizations WHERE name = 'Acme'),
+		(SELECT id FROM organizations WHERE name = 'Empty')`).Scan(&acme, &empty); err != nil {
+		t.Fatal(err)
+	}
 
-	t.Run("pool by organization and state", func(t *testing.T) {
-		const want = `
-# HELP multiline_numbers Numbers in an organization's pool by state (available, reserved, assigned).
+	t.Run("pool by organization id and state", func(t *testing.T) {
+		want := strings.NewReplacer("ACME", acme, "EMPTY", empty).Replace(`
+# HELP multiline_numbers Numbers in an organization's pool by state (available, reserved, assigned); organization is its id (mlctl orgs names it).
 # TYPE multiline_numbers gauge
-multiline_numbers{organization="Acme",state="assigned"} 0
-multiline_numbers{organization="Acme",state="available"} 2
-multiline_numbers{organization="Acme",state="reserved"} 1
-multiline_numbers{organization="Empty",state="assigned"} 0
-multiline_numbers{organization="Empty",state="available"} 0
-multiline_numbers{organization="Empty",state="reserved"} 0
-`
+multiline_numbers{organization="ACME",state="assigned"} 0
+multiline_numbers{organization="ACME",state="available"} 2
+multiline_numbers{organization="ACME",state="reserved"} 1
+multiline_numbers{organization="EMPTY",state="assigned"} 0
+multiline_numbers{organization="EMPTY",state="available"} 0
+multiline_numbers{organization="EMPTY",state="reserved"} 0
+`)
 		if err := testutil.CollectAndCompare(metrics.NewPoolCollector(st.NumberCountsByOrganization), strings.NewReader(want)); err != nil {
 			t.Error(err)
 		}
 	})
 
-	t.Run("unfinished batches and oldest age", func(t *testing.T) {
+	t.Run("unfinished batches, oldest age and pending rows", func(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 		got := gaugeValues(t, reg)
@@ -63,6 +68,9 @@ multiline_numbers{organization="Empty",state="reserved"} 0
 		}
 		if age := got["multiline_batch_oldest_unfinished_age_seconds"]; age < 1200 || age > 1300 {
 			t.Errorf("multiline_batch_oldest_unfinished_age_seconds: got %v, want about 1200", age)
+		}
+		if got["multiline_rows_pending"] != 2 {
+			t.Errorf("multiline_rows_pending: got %v, want 2 (the finished batch's rows are not counted)", got["multiline_rows_pending"])
 		}
 		if got["multiline_postgres_up"] != 1 {
 			t.Errorf("multiline_postgres_up: got %v, want 1", got["multiline_postgres_up"])

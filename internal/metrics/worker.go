@@ -3,6 +3,8 @@ package metrics
 import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/multiline/onboarding/internal/store"
 )
 
 // Causes of RedisRecoveries.
@@ -15,6 +17,14 @@ const (
 const (
 	UnsentNoLink       = "no_link"       // the invitation rendered without its activation link
 	UnsentRenderFailed = "render_failed" // the invitation template did not render for this person
+)
+
+// Label values the worker's counters have from the start, at zero, so that rate() and
+// increase() see their first burst and panels show 0 rather than nothing.
+var (
+	emailKinds   = []string{"invitation", "batch_summary"}
+	emailClasses = []string{"transient", "permanent"}
+	batchStates  = []string{store.BatchCompleted, store.BatchCanceled}
 )
 
 // Worker holds the worker process's metrics.
@@ -35,8 +45,9 @@ type Worker struct {
 	RedisRecoveries *prometheus.CounterVec
 }
 
-// NewWorker registers the worker's metrics on reg.
-func NewWorker(reg prometheus.Registerer) *Worker {
+// NewWorker registers the worker's metrics on reg. taskTypes are the types of the tasks it
+// runs, the label values of its task errors.
+func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 	m := &Worker{
 		RowsSettled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "rows", Name: "settled_total",
@@ -103,6 +114,25 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 	}
 	for _, reason := range []string{UnsentNoLink, UnsentRenderFailed} {
 		m.EmailsUnsent.WithLabelValues(reason)
+	}
+	for status, codes := range store.SettledCodes {
+		m.RowDuration.WithLabelValues(status)
+		for _, code := range codes {
+			m.RowsSettled.WithLabelValues(status, code)
+		}
+	}
+	for _, kind := range emailKinds {
+		m.EmailsSent.WithLabelValues(kind)
+		for _, class := range emailClasses {
+			m.EmailsFailed.WithLabelValues(kind, class)
+		}
+	}
+	for _, status := range batchStates {
+		m.BatchesFinished.WithLabelValues(status)
+		m.BatchDuration.WithLabelValues(status)
+	}
+	for _, t := range taskTypes {
+		m.TaskRetries.WithLabelValues(t)
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
 		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,

@@ -8,24 +8,23 @@ import (
 
 // OrgNumberCounts is the size of one organization's number pool by state.
 type OrgNumberCounts struct {
-	OrganizationID   string `db:"organization_id"`
-	OrganizationName string `db:"organization_name"`
-	Available        int    `db:"available"`
-	Reserved         int    `db:"reserved"`
-	Assigned         int    `db:"assigned"`
+	OrganizationID string `db:"organization_id"`
+	Available      int    `db:"available"`
+	Reserved       int    `db:"reserved"`
+	Assigned       int    `db:"assigned"`
 }
 
 // NumberCountsByOrganization counts every organization's numbers by state, for the
 // metrics scrape. An organization without numbers is listed with zeros.
 func (s *Store) NumberCountsByOrganization(ctx context.Context) ([]OrgNumberCounts, error) {
 	// numbers_organization_state_idx makes the count an index-only scan.
-	const q = `SELECT o.id AS organization_id, o.name AS organization_name,
+	const q = `SELECT o.id AS organization_id,
 			count(n.e164) FILTER (WHERE n.state = 'available') AS available,
 			count(n.e164) FILTER (WHERE n.state = 'reserved') AS reserved,
 			count(n.e164) FILTER (WHERE n.state = 'assigned') AS assigned
 		FROM organizations o LEFT JOIN numbers n ON n.organization_id = o.id
 		GROUP BY o.id
-		ORDER BY o.name`
+		ORDER BY o.id`
 	var out []OrgNumberCounts
 	if err := s.db.SelectContext(ctx, &out, q); err != nil {
 		return nil, fmt.Errorf("number counts by organization: %w", mapErr(err))
@@ -33,10 +32,12 @@ func (s *Store) NumberCountsByOrganization(ctx context.Context) ([]OrgNumberCoun
 	return out, nil
 }
 
-// BatchBacklog says how many batches have no final status yet and how old the oldest is.
+// BatchBacklog says how many batches have no final status yet, how old the oldest is and how
+// many of their rows are still pending.
 type BatchBacklog struct {
-	Unfinished int
-	OldestAge  time.Duration // zero when Unfinished is zero
+	Unfinished  int
+	OldestAge   time.Duration // zero when Unfinished is zero
+	PendingRows int
 }
 
 // UnfinishedBatchBacklog reads the batch backlog for the metrics scrape. The age is measured
@@ -44,14 +45,17 @@ type BatchBacklog struct {
 func (s *Store) UnfinishedBatchBacklog(ctx context.Context) (BatchBacklog, error) {
 	// batches_unfinished_idx holds exactly the rows this reads.
 	const q = `SELECT count(*) AS unfinished,
-			coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+			coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds,
+			coalesce(sum(pending), 0) AS pending_rows
 		FROM batches WHERE finished_at IS NULL`
 	var row struct {
-		Unfinished int     `db:"unfinished"`
-		OldestAge  float64 `db:"oldest_age_seconds"`
+		Unfinished  int     `db:"unfinished"`
+		OldestAge   float64 `db:"oldest_age_seconds"`
+		PendingRows int     `db:"pending_rows"`
 	}
 	if err := s.db.GetContext(ctx, &row, q); err != nil {
 		return BatchBacklog{}, fmt.Errorf("unfinished batch backlog: %w", mapErr(err))
 	}
-	return BatchBacklog{Unfinished: row.Unfinished, OldestAge: time.Duration(row.OldestAge * float64(time.Second))}, nil
+	return BatchBacklog{Unfinished: row.Unfinished, OldestAge: time.Duration(row.OldestAge * float64(time.Second)),
+		PendingRows: row.PendingRows}, nil
 }

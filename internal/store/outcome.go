@@ -24,6 +24,14 @@ const (
 	CodeInvitationNotSent = "invitation_not_sent" // the account is a phone number
 )
 
+// SettledCodes lists, for each final status of a row, the reason codes it can have: the
+// label values of the worker's settled-rows counter, which exist at zero from the start.
+var SettledCodes = map[string][]string{
+	RowSucceeded: {CodeNone, CodeInvitationFailed, CodeInvitationNotSent, CodeGaveUp}, // gave_up: its invitation
+	RowFailed:    {CodeAccountExists, CodeNumberUnavailable, CodeNoNumber, CodeRejected, CodeGaveUp},
+	RowCanceled:  {CodeCanceled},
+}
+
 // AccountExistsReason is the reason of a row whose identifier has an account already, in the
 // report and in the dry run. Identifiers are unique across every organization, so the row is
 // refused wherever that account is and the admin must change it: that much they learn,
