@@ -107,6 +107,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	aclient := asynq.NewClient(redisOpt)
 	defer aclient.Close()
+	// The feeder reads the workers' concurrency (the size of the organizations' windows).
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
 
 	queueUI := httpapi.NewQueueUI(redisOpt)
 	defer queueUI.Close()
@@ -114,7 +117,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	st := store.New(db)
 	reg := metrics.NewRegistry()
 	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI},
-		st, jobs.NewClient(aclient, jobs.Queues{}), reg, log,
+		st, jobs.NewFeeder(st, jobs.NewClient(aclient, jobs.Queues{}), inspector), reg, log,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
 		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return aclient.Ping() }},
 	)

@@ -105,8 +105,8 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
-	client := jobs.NewClient(aclient, queues)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, client, m, log)
+	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, feeder, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {
@@ -120,7 +120,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	defer rdb.Close()
 	recCtx, stopReconciler := context.WithCancel(context.Background())
 	reconciled := make(chan struct{}, 2)
-	reconciler := jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log)
+	reconciler := jobs.NewReconciler(st, feeder, inspector, queues, 2*cfg.ReconcileInterval, m, log)
 	go func() {
 		defer func() { reconciled <- struct{}{} }()
 		reconciler.Run(recCtx, cfg.ReconcileInterval)

@@ -114,17 +114,20 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	return nil
 }
 
-// enqueue enqueues a stored batch's pending rows, or its finalizer when every row was refused.
+// enqueue hands a stored batch's pending rows to the queue, as many as its organization's
+// window lets in now (the workers feed the rest as rows settle), or enqueues its finalizer
+// when every row was refused.
 func (s *Server) enqueue(r *http.Request, batchID string, lines []int) error {
 	if len(lines) == 0 {
 		return s.enqueueFinalize(r, batchID)
 	}
-	if err := s.queue.EnqueueBatch(r.Context(), batchID, lines); err != nil {
+	n, err := s.queue.Feed(r.Context(), []string{batchID})
+	if err != nil {
 		s.metrics.EnqueueErrors.WithLabelValues(metrics.TaskRow).Inc()
 		return err
 	}
-	s.metrics.Enqueued.WithLabelValues(metrics.TaskRow).Add(float64(len(lines)))
-	return s.store.MarkEnqueued(r.Context(), batchID)
+	s.metrics.Enqueued.WithLabelValues(metrics.TaskRow).Add(float64(n))
+	return nil
 }
 
 // enqueueFinalize enqueues a batch's finalizer, counting the outcome.

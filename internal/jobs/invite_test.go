@@ -214,7 +214,7 @@ func TestResendSendsOncePerAccountAndReplacesTheLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	for _, id := range []string{a, bb, c} {
 		if err := h.Mux().ProcessTask(context.Background(), jobs.NewInvitationTask(s.Queues, res[id].InvitationID)); err != nil {

@@ -77,7 +77,7 @@ func TestBatchSummaryEmailedToEachRecipient(t *testing.T) {
 	}
 
 	// A finalizer delivered again sends no second summary.
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	if err := h.Mux().ProcessTask(context.Background(), jobs.NewFinalizeTask(s.Queues, b.ID)); err != nil {
 		t.Fatalf("second finalize: %v", err)

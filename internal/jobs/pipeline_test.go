@@ -161,7 +161,7 @@ func TestRowTaskRunTwiceChangesNothing(t *testing.T) {
 	w.Stop()
 	before := snapshot(t, s)
 	// Deliver every task of the batch again, as Asynq's at-least-once delivery may.
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	for line := 2; line <= 3; line++ {
 		if err := h.Mux().ProcessTask(context.Background(), jobs.NewRowTask(s.Queues, b.ID, line)); err != nil {

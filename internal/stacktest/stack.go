@@ -51,6 +51,7 @@ type Stack struct {
 	API        *httptest.Server
 	Queues     jobs.Queues
 	Client     *jobs.Client
+	Feeder     *jobs.Feeder // the api's: it feeds the rows of new batches
 	Inspector  *asynq.Inspector
 	RootToken  string // an admin with every privilege and every organization
 	MaxUpload  int64
@@ -79,8 +80,9 @@ func NewOn(t testing.TB, r testenv.Redis) *Stack {
 	s.Inspector = asynq.NewInspector(s.Redis.Opt)
 	t.Cleanup(func() { s.asynqCli.Close(); s.Inspector.Close() })
 	s.Client = jobs.NewClient(s.asynqCli, s.Queues)
+	s.Feeder = jobs.NewFeeder(s.Store, s.Client, s.Inspector)
 
-	api := httpapi.New(httpapi.Config{MaxUploadBytes: s.MaxUpload, PublicURL: PublicURL}, s.Store, s.Client,
+	api := httpapi.New(httpapi.Config{MaxUploadBytes: s.MaxUpload, PublicURL: PublicURL}, s.Store, s.Feeder,
 		metrics.NewRegistry(), s.log, httpapi.Check{Name: "postgres", Fn: s.Store.Ping})
 	s.API = httptest.NewServer(api.Handler())
 	t.Cleanup(s.API.Close)
@@ -144,7 +146,8 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	if err != nil {
 		s.t.Fatalf("tokens: %v", err)
 	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}, st, mail, s.Client, m, s.log)
+	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}, st, mail,
+		jobs.NewFeeder(st, s.Client, s.Inspector), m, s.log)
 	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
 	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
 		if d, ok := jobs.BusyDelay(err); ok {
@@ -166,7 +169,7 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 
 // Reconciler returns a reconciler over this stack that treats batches as stale at once.
 func (s *Stack) Reconciler() *jobs.Reconciler {
-	return jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Queues, 0, metrics.NewWorker(metrics.NewRegistry()), s.log)
+	return jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Queues, 0, metrics.NewWorker(metrics.NewRegistry()), s.log)
 }
 
 // Watch runs a worker's watch of Redis (jobs.Watch) every interval until the test ends, with
@@ -175,7 +178,7 @@ func (s *Stack) Reconciler() *jobs.Reconciler {
 func (s *Stack) Watch(interval time.Duration) *metrics.Worker {
 	s.t.Helper()
 	m := metrics.NewWorker(metrics.NewRegistry())
-	rec := jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Queues, time.Hour, m, s.log)
+	rec := jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Queues, time.Hour, m, s.log)
 	rdb, ok := s.Redis.Opt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
 		s.t.Fatalf("no redis client for %T", s.Redis.Opt)
