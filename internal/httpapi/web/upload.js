@@ -92,6 +92,7 @@
 
   function batchRow(b) {
     const tr = document.createElement("tr");
+    tr.dataset.batch = b.id;
     const when = new Date(b.created_at).toLocaleString();
     tr.append(cell(when), cell(b.filename || b.id), cell(b.status + (b.invite ? " · invite" : "")),
       cell(b.succeeded + " ok, " + b.failed + " failed" + (b.canceled ? ", " + b.canceled + " canceled" : "") + " of " + b.total, "num"));
@@ -116,6 +117,13 @@
     }
     tr.append(td);
     return tr;
+  }
+
+  // batchChanged draws batch b's row in the history again, when it is there: the progress
+  // card and the history say the same of the batch being followed.
+  function batchChanged(b) {
+    const tr = [...$("batches").tBodies[0].rows].find((r) => r.dataset.batch === b.id);
+    if (tr) tr.replaceWith(batchRow(b));
   }
 
   // reopen follows running batch b in the progress card; uploads wait until it finishes.
@@ -270,5 +278,5 @@
     if (token()) signIn();
   });
 
-  Object.assign(window.ML, { downloadReport, batchFinished });
+  Object.assign(window.ML, { downloadReport, batchFinished, batchChanged });
 })();
