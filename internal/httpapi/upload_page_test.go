@@ -21,9 +21,6 @@ import (
 // chromiumPath is Debian's chromium; the browser tests never download a browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// screenshotPath is the README's picture of the page, rewritten when UPDATE_SCREENSHOT=1.
-const screenshotPath = "../../docs/upload-page.png"
-
 func TestUploadPageServed(t *testing.T) {
 	s := stacktest.New(t)
 	for _, tc := range []struct {
@@ -268,17 +265,6 @@ func TestBrowserUpload(t *testing.T) {
 		}
 		waitJS(t, ctx, "the batch in the history", `document.querySelectorAll("#batches tbody tr").length === 1`, 10*time.Second)
 	})
-
-	if os.Getenv("UPDATE_SCREENSHOT") == "1" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if err := os.WriteFile(screenshotPath, png, 0o644); err != nil {
-			t.Fatalf("save screenshot: %v", err)
-		}
-		t.Logf("wrote %s", screenshotPath)
-	}
 
 	t.Run("file-level error", func(t *testing.T) {
 		if err := chromedp.Do(ctx,
