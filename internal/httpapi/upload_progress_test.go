@@ -128,3 +128,30 @@ func TestBrowserProgress(t *testing.T) {
 		saveScreenshot(t, ctx, "upload-page.png")
 	})
 }
+
+// TestBrowserStreamDrop follows a batch from its event stream until the API closes the
+// connection mid-batch: the page polls and follows the batch to 100 %.
+func TestBrowserStreamDrop(t *testing.T) {
+	ctx := browserContext(t)
+	s := stacktest.New(t)
+	orgID, groupID := s.Org("Drop Org", 100, 20)
+	signInAndChoose(t, ctx, s, orgID, groupID)
+	const rows = 8
+	id := startInviteOnPage(t, ctx, s, orgID, writeTemp(t, "accounts.csv", stacktest.CSV("acme.example", 1, rows)), rows)
+	s.RunRows(id, 2, 3)
+	waitRows(t, ctx, 2, rows) // from the stream: the page has not polled yet
+	if got := textOf(t, ctx, "progress-pct"); got != "25 %" {
+		t.Errorf("progress before the drop: got %q, want 25 %%", got)
+	}
+
+	s.API.CloseClientConnections() // the stream's connection among them, as a restart would
+	waitJS(t, ctx, "the fallback to polling", `document.getElementById("progress-card").dataset.source === "polling"`, 10*time.Second)
+	s.StartWorker(4)
+	waitJS(t, ctx, "the progress bar at 100 %", `document.getElementById("progress-pct").textContent === "100 %" && !document.getElementById("report").hidden`, 30*time.Second)
+	if got, want := textOf(t, ctx, "progress-text"), "8 of 8 rows processed: 8 succeeded, 0 failed (completed)."; got != want {
+		t.Errorf("progress: got %q, want %q", got, want)
+	}
+	if got := textOf(t, ctx, "error"); got != "" {
+		t.Errorf("error box: got %q, want nothing (the drop is not the admin's problem)", got)
+	}
+}
