@@ -33,6 +33,9 @@ func (s *Server) batchInScope(r *http.Request, admin store.Admin) (store.Batch, 
 }
 
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	// The answer depends on Accept (JSON or the event stream): a cache must not give one for
+	// the other.
+	w.Header().Add("Vary", "Accept")
 	if wantsEvents(r) {
 		return s.batchEvents(w, r, admin)
 	}
