@@ -15,6 +15,7 @@ import (
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	if _, err := s.store.PermissionGroup(r.Context(), orgID, up.groupID); errors.Is(err, store.ErrNotFound) {
 		s.metrics.Uploads.WithLabelValues("unknown_permission_group").Inc()
 		return errorf(http.StatusUnprocessableEntity, "unknown_permission_group",
-			"permission_group %q is not a permission group of this organization; list them at GET /v1/organizations/%s/permission-groups", up.groupID, orgID)
+			"the permission_group %q is not a permission group of this organization; list them at GET /v1/organizations/%s/permission-groups", up.groupID, orgID)
 	} else if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		}
 		e := &Error{Status: status, Code: fe.Code, Message: fe.Message}
 		for _, d := range fe.Details {
-			e.Details = append(e.Details, d)
+			e.Details = append(e.Details, textDetail(d))
 		}
 		return e
 	} else if err != nil {
@@ -109,7 +110,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
 	}
 	out := s.batchJSON(b)
-	out.Notices = file.Notices
+	out.Notices = sentences(file.Notices)
 	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
@@ -251,7 +252,7 @@ func formBool(fields map[string]string, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, errorf(http.StatusBadRequest, "invalid_"+name, "%s must be true or false, not %q", name, v)
+		return false, errorf(http.StatusBadRequest, "invalid_"+name, "the form field %q must be true or false, not %q", name, v)
 	}
 	return b, nil
 }
@@ -318,6 +319,8 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 	return orgCheck{errs: out, named: named}, nil
 }
 
+// writeDryRun answers a dry run. Its errors, warnings and notices are composed lower case,
+// like errors, and start with a capital here, where a person gets them.
 func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, chk orgCheck, nums numberCheck) error {
 	errs := []rowError{}
 	invalid := 0
@@ -331,16 +334,28 @@ func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, chk orgChec
 			invalid++
 		}
 	}
-	notices := f.Notices
-	if notices == nil {
-		notices = []string{}
+	for i := range errs {
+		errs[i].Message = sentence.Capitalize(errs[i].Message)
+	}
+	for i := range nums.warnings {
+		nums.warnings[i].Message = sentence.Capitalize(nums.warnings[i].Message)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total": len(f.Rows), "valid": len(f.Rows) - invalid, "invalid": invalid,
 		"errors": errs, "warnings": nums.warnings, "numbers": nums,
-		"notices": notices, "note_line": f.NoteLine,
+		"notices": sentences(f.Notices), "note_line": f.NoteLine,
 	})
 	return nil
+}
+
+// sentences is notices for a person: each starts with a capital. It is never nil, so that
+// an answer lists no notices as [].
+func sentences(notices []string) []string {
+	out := make([]string, len(notices))
+	for i, n := range notices {
+		out[i] = sentence.Capitalize(n)
+	}
+	return out
 }
 
 // newRows turns parsed rows into stored rows; rows with validation errors are stored already

@@ -196,7 +196,7 @@ func TestQueueUIOnlyForAdminsOfEveryOrganization(t *testing.T) {
 			want         int
 			text         string
 		}{
-			{"GET", "/admin/queues/api/queues/" + rows + "/tasks/no-such-task", http.StatusNotFound, "task not found"},
+			{"GET", "/admin/queues/api/queues/" + rows + "/tasks/no-such-task", http.StatusNotFound, "Task not found"},
 			{"POST", "/admin/queues/api/queues/" + rows + ":resume", http.StatusConflict, "is not paused"},
 		} {
 			got := do(c.method, c.path, page...)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -185,9 +187,15 @@ func TestBrowserUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(problems) == 0 {
+			t.Fatal("problem cells: got none, want the row's errors")
+		}
 		for _, p := range problems {
-			if strings.HasPrefix(p, "row ") {
-				t.Errorf("Problem cell %q repeats the row and column of its own row", p)
+			if strings.HasPrefix(strings.ToLower(p), "row ") {
+				t.Errorf("problem cell %q repeats the row and column of its own row", p)
+			}
+			if r, _ := utf8.DecodeRuneInString(p); unicode.IsLower(r) {
+				t.Errorf("problem cell %q starts lower case", p)
 			}
 		}
 	})

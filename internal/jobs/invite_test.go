@@ -261,7 +261,7 @@ func TestResendWithoutNumbers(t *testing.T) {
 	if queued.Status != store.ResendQueued || queued.Number != "+15550000000" {
 		t.Errorf("got %+v, want one of a and b queued with the only number", queued)
 	}
-	if short.Status != store.ResendNotSent || short.Code != store.ResendNoNumber || !strings.Contains(short.Reason, "not sent: no number available") {
+	if short.Status != store.ResendNotSent || short.Code != store.ResendNoNumber || !strings.HasPrefix(short.Reason, "Not sent: no number available") {
 		t.Errorf("got %+v, want the other not_sent no_number", short)
 	}
 	if r := res[phone]; r.Status != store.ResendNotSent || r.Code != store.ResendPhone {

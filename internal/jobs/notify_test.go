@@ -51,7 +51,7 @@ func TestBatchSummaryEmailedToEachRecipient(t *testing.T) {
 		m := msgs[0]
 		text := m.Text()
 		for _, want := range []string{"Acme", "root@test.example", "Import & Invite", stacktest.PublicURL + "/v1/batches/" + b.ID + "/report.csv",
-			"2 × multiline_number <number> is not in this organization's pool"} {
+			"2 × The multiline_number <number> is not in this organization's pool"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("summary to %s lacks %q:\n%s", rcpt, want, text)
 			}

@@ -79,7 +79,8 @@ type NewBatch struct {
 }
 
 // NewRow is one data row of an upload. A row with a non-empty FailReason failed validation
-// and is stored already settled as failed.
+// and is stored already settled as failed; its reason is the Outcome.Reason of CodeInvalid
+// with FailReason as the detail.
 type NewRow struct {
 	Line                            int
 	RawIdentifier                   string
@@ -144,11 +145,12 @@ func (s *Store) CreateBatch(ctx context.Context, nb NewBatch, rows []NewRow) (Ba
 			cols.lang = append(cols.lang, lang)
 			if r.FailReason != "" {
 				cols.status = append(cols.status, RowFailed)
+				cols.reason = append(cols.reason, Outcome{Code: CodeInvalid, Detail: r.FailReason}.Reason())
 			} else {
 				cols.status = append(cols.status, RowPending)
+				cols.reason = append(cols.reason, "")
 				pending = append(pending, r.Line)
 			}
-			cols.reason = append(cols.reason, r.FailReason)
 		}
 		// One statement for all rows: unnest keeps it a single round trip.
 		const qr = `INSERT INTO batch_rows (batch_id, line, raw_identifier, identifier, identifier_kind,
