@@ -56,7 +56,7 @@ func run(ctx context.Context, log zerolog.Logger, args []string) error {
 	case "seed-demo":
 		return seedDemo(ctx, cfg, os.Stdout)
 	case "help", "-h", "--help":
-		fmt.Println("usage: api [serve|migrate|seed-demo]")
+		fmt.Println("Usage: api [serve|migrate|seed-demo]")
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q: use serve, migrate or seed-demo", cmd)

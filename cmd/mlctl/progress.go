@@ -61,7 +61,7 @@ func (p *progress) show(b batch) {
 		// off at 100 %) leaves nothing of the longer one behind.
 		fmt.Fprintf(p.out, "\r%s%s", clearLine, bar(b, eta(b, p.startDone, time.Since(p.start))))
 	} else if b.Processed != p.last {
-		fmt.Fprintf(p.out, "batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
+		fmt.Fprintf(p.out, "Batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
 	}
 	p.last = b.Processed
 }

@@ -23,10 +23,10 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	poll := fs.Duration("poll", time.Second, "how often to ask for progress with --wait when the batch's event stream cannot be followed")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if len(args) != 1 {
-			return fail(stderr, usagef("upload takes one FILE, got %d arguments", len(args)))
+			return fail(stderr, usagef("the upload command takes one FILE, got %d arguments", len(args)))
 		}
 		if *org == "" || *group == "" {
-			return fail(stderr, usagef("upload needs --org and --permission-group"))
+			return fail(stderr, usagef("the upload command needs --org and --permission-group"))
 		}
 		if *report != "" && !*wait {
 			return fail(stderr, usagef("--report needs --wait: the report is ready when the batch finishes"))
@@ -51,9 +51,9 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := decode(b, &bt); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "batch %s: %d %s accepted (%s)\n", bt.ID, bt.Total, plural(bt.Total, "row", "rows"), bt.Status)
+		fmt.Fprintf(stdout, "Batch %s: %d %s accepted (%s)\n", bt.ID, bt.Total, plural(bt.Total, "row", "rows"), bt.Status)
 		for _, n := range bt.Notices {
-			fmt.Fprintf(stdout, "note: %s\n", n)
+			fmt.Fprintf(stdout, "Note: %s\n", n)
 		}
 		if !*wait {
 			return exitOK
@@ -69,7 +69,7 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := saveReport(ctx, c, done.ID, path); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "batch %s %s: %d succeeded, %d failed, %d canceled of %d; report saved to %s\n",
+		fmt.Fprintf(stdout, "Batch %s %s: %d succeeded, %d failed, %d canceled of %d; report saved to %s\n",
 			done.ID, done.Status, done.Succeeded, done.Failed, done.Canceled, done.Total, path)
 		if done.Succeeded != done.Total {
 			return exitFailed
@@ -103,20 +103,20 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(stdout, "row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
+		fmt.Fprintf(stdout, "Row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
 	}
 	for _, w := range r.Warnings {
-		fmt.Fprintf(stdout, "row %d\t%s\twarning: %s\n", w.Row, w.Column, w.Message)
+		fmt.Fprintf(stdout, "Row %d\t%s\tWarning: %s\n", w.Row, w.Column, w.Message)
 	}
 	for _, n := range r.Notices {
-		fmt.Fprintf(stdout, "note: %s\n", n)
+		fmt.Fprintf(stdout, "Note: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "%d %s: %d ready to import, %d with problems\n", r.Total, plural(r.Total, "row", "rows"), r.Valid, r.Invalid)
 	if n := r.Numbers; n.Shortfall > 0 {
-		fmt.Fprintf(stdout, "numbers: %d %s a free number, only %d available: about %d %s will fail with no number\n",
+		fmt.Fprintf(stdout, "Numbers: %d %s a free number, only %d available: about %d %s will fail with no number\n",
 			n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available, n.Shortfall, plural(n.Shortfall, "row", "rows"))
 	} else if n.Needed > 0 {
-		fmt.Fprintf(stdout, "numbers: %d %s a free number, %d available\n", n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available)
+		fmt.Fprintf(stdout, "Numbers: %d %s a free number, %d available\n", n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available)
 	}
 	if r.Invalid > 0 || r.Numbers.Shortfall > 0 {
 		return exitFailed
