@@ -101,6 +101,7 @@ func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 
 func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "destination organization id (required)")
+	group := fs.String("permission-group", "", "permission group of the destination the accounts take (default: the destination's default group)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *to == "" || len(args) == 0 {
 			return fail(stderr, usagef("the move command takes --to and one or more ACCOUNT_IDs"))
@@ -110,13 +111,18 @@ func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []str
 			Accounts []struct {
 				AccountID string `json:"account_id"`
 				Number    string `json:"multiline_number"`
+				Group     string `json:"permission_group_name"`
 			} `json:"accounts"`
 		}
-		if err := c.postJSON(ctx, "/v1/accounts/move", map[string]any{"account_ids": args, "organization_id": *to}, &r); err != nil {
+		body := map[string]any{"account_ids": args, "organization_id": *to}
+		if *group != "" {
+			body["permission_group_id"] = *group
+		}
+		if err := c.postJSON(ctx, "/v1/accounts/move", body, &r); err != nil {
 			return fail(stderr, err)
 		}
 		for _, a := range r.Accounts {
-			fmt.Fprintf(stdout, "%s\t%s\n", a.AccountID, a.Number)
+			fmt.Fprintf(stdout, "%s\t%s\tgroup %s\n", a.AccountID, a.Number, a.Group)
 		}
 		fmt.Fprintf(stdout, "%d %s moved to %s\n", r.Moved, plural(r.Moved, "account", "accounts"), *to)
 		return exitOK

@@ -232,6 +232,9 @@ func TestUploadScriptCommands(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, fmt.Sprintf("2 accounts moved to %s", dest)) {
 			t.Fatalf("move: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
+		if strings.Count(out, "\tgroup Staff\n") != 2 {
+			t.Errorf("move: got\n%s\nwant each account in the destination's default group, Staff", out)
+		}
 	})
 }
 

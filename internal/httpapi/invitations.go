@@ -144,13 +144,13 @@ func (s *Server) moveAccounts(w http.ResponseWriter, r *http.Request, admin stor
 		return err
 	}
 	if len(malformed) > 0 {
-		return moveRefused(&store.MoveError{Code: store.MoveNotFound, Accounts: problems(malformed, "this is not an account id")})
+		return moveRefused(&store.MoveError{Code: store.MoveNotFound, Accounts: problems(malformed, "this is not an account id")}, dest)
 	}
 	moved, err := s.store.MoveAccounts(r.Context(), admin, store.Move{AccountIDs: valid, OrganizationID: dest,
 		PermissionGroupID: body.PermissionGroupID})
 	var me *store.MoveError
 	if errors.As(err, &me) {
-		return moveRefused(me)
+		return moveRefused(me, dest)
 	}
 	if err != nil {
 		return err
@@ -167,8 +167,8 @@ func problems(ids []string, reason string) []store.MoveProblem {
 	return out
 }
 
-// moveRefused says why a move was refused; nothing was moved.
-func moveRefused(me *store.MoveError) error {
+// moveRefused says why a move to organization dest was refused; nothing was moved.
+func moveRefused(me *store.MoveError, dest string) error {
 	var e *Error
 	switch me.Code {
 	case store.MoveTooFew:
@@ -179,6 +179,10 @@ func moveRefused(me *store.MoveError) error {
 		// it apart from an id nobody has would confirm that the id is an account elsewhere.
 		e = errorf(http.StatusNotFound, me.Code,
 			"%d account(s) are not accounts of the organizations you administer; check the ids, remove them and send again (nothing was moved)", len(me.Accounts))
+	case store.MoveNoGroup:
+		e = errorf(http.StatusUnprocessableEntity, me.Code,
+			"the destination organization has no default permission group; name one with permission_group_id "+
+				"(list them at GET /v1/organizations/%s/permission-groups) or set its default_permission_group_id in its settings (nothing was moved)", dest)
 	case store.MoveAlreadyThere:
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"%d account(s) are in the destination organization already; remove them and send again (nothing was moved)", len(me.Accounts))

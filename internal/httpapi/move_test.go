@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +138,86 @@ func TestMovePendingInvitations(t *testing.T) {
 	if act.Account.OrganizationID != dst || act.Number == nil || *act.Number != *moved["a@acme.test"].MultilineNumber {
 		t.Errorf("activation after the move: got %+v, want the destination and its number", act)
 	}
+}
+
+// moveAnswer is the answer of a move that went through.
+type moveAnswer struct {
+	Moved    int           `json:"moved"`
+	Accounts []store.Moved `json:"accounts"`
+}
+
+func TestMoveTakesTheDestinationsPermissionGroup(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	_, _, accts := invited(t, s)
+	a, b := accts["a@acme.test"], accts["b@acme.test"]
+	dst, staff := s.Org("Destination", 100, 3) // Staff, its first group, is its default
+	ctx := context.Background()
+	sales, err := s.Store.CreatePermissionGroup(ctx, dst, "Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func(id string) string {
+		t.Helper()
+		var g string
+		if err := s.DB.Get(&g, `SELECT coalesce(permission_group_id::text, '') FROM accounts WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+
+	t.Run("without a group the default", func(t *testing.T) {
+		var res moveAnswer
+		got := s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{"account_ids": []string{a.ID}, "organization_id": dst})
+		got.JSON(t, &res)
+		if got.Status != http.StatusOK || len(res.Accounts) != 1 {
+			t.Fatalf("move: got %d %s, want 200", got.Status, got.Body)
+		}
+		if m := res.Accounts[0]; m.PermissionGroupID != staff || m.PermissionGroupName != "Staff" {
+			t.Errorf("answer: got group %q %q, want the default %s Staff", m.PermissionGroupID, m.PermissionGroupName, staff)
+		}
+		if g := group(a.ID); g != staff {
+			t.Errorf("account a: got group %q, want %s", g, staff)
+		}
+	})
+
+	t.Run("a new default from the settings", func(t *testing.T) {
+		got := s.Do("PUT", "/v1/organizations/"+dst+"/settings", s.RootToken, map[string]any{"default_permission_group_id": sales.ID})
+		var o store.Organization
+		got.JSON(t, &o)
+		if got.Status != http.StatusOK || o.DefaultPermissionGroupID == nil || *o.DefaultPermissionGroupID != sales.ID {
+			t.Fatalf("settings: got %d %s, want 200 with the default %s", got.Status, got.Body, sales.ID)
+		}
+		var res moveAnswer
+		s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{"account_ids": []string{b.ID}, "organization_id": dst}).JSON(t, &res)
+		if len(res.Accounts) != 1 || res.Accounts[0].PermissionGroupName != "Sales" || group(b.ID) != sales.ID {
+			t.Errorf("move of b: got %+v, group %q; want Sales %s", res.Accounts, group(b.ID), sales.ID)
+		}
+	})
+
+	t.Run("another organization's group is refused as a default", func(t *testing.T) {
+		got := s.Do("PUT", "/v1/organizations/"+dst+"/settings", s.RootToken, map[string]any{"default_permission_group_id": *a.PermissionGroupID})
+		if got.Status != http.StatusUnprocessableEntity || got.ErrorCode(t) != "unknown_permission_group" {
+			t.Errorf("got %d %s, want 422 unknown_permission_group", got.Status, got.Body)
+		}
+	})
+
+	t.Run("a destination without any group refuses", func(t *testing.T) {
+		bare, err := s.Store.CreateOrganization(ctx, store.Admin{}, store.NewOrganization{Name: "Bare"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Store.AddNumbers(ctx, bare.ID, stacktest.Numbers(200, 2)); err != nil {
+			t.Fatal(err)
+		}
+		before := moveSnapshot(t, s)
+		got := s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{"account_ids": []string{a.ID}, "organization_id": bare.ID})
+		code, message := got.Error(t)
+		if got.Status != http.StatusUnprocessableEntity || code != "no_permission_group" || !strings.Contains(message, "permission_group_id") {
+			t.Errorf("got %d %s, want 422 no_permission_group saying to name a group", got.Status, got.Body)
+		}
+		if after := moveSnapshot(t, s); after != before {
+			t.Errorf("a refused move changed the database:\nbefore %s\nafter  %s", before, after)
+		}
+	})
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"strings"
 
 	"github.com/multiline/onboarding/internal/csvfile"
@@ -59,47 +58,6 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, admi
 		return err
 	}
 	writeJSON(w, http.StatusCreated, o)
-	return nil
-}
-
-func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
-	org, err := orgInScope(r, admin)
-	if err != nil {
-		return err
-	}
-	var body struct {
-		SocialMessaging       *bool     `json:"social_messaging"`
-		SMTPDataOffload       *bool     `json:"smtp_data_offload"`
-		BatchReportRecipients *[]string `json:"batch_report_recipients"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	set := store.OrganizationSettings{SocialMessaging: body.SocialMessaging, SMTPDataOffload: body.SMTPDataOffload}
-	if body.BatchReportRecipients != nil {
-		set.BatchReportRecipients = []string{}
-		var bad []any
-		for _, raw := range *body.BatchReportRecipients {
-			addr, err := mail.ParseAddress(strings.TrimSpace(raw))
-			if err != nil || addr.Name != "" || strings.ContainsAny(raw, "\r\n") {
-				bad = append(bad, raw)
-				continue
-			}
-			set.BatchReportRecipients = append(set.BatchReportRecipients, strings.ToLower(addr.Address))
-		}
-		if len(bad) > 0 {
-			return errorf(http.StatusUnprocessableEntity, "invalid_recipients",
-				"the batch_report_recipients must be plain email addresses such as admin@example.com").with(bad...)
-		}
-	}
-	o, err := s.store.UpdateOrganizationSettings(r.Context(), org, set)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", org)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, o)
 	return nil
 }
 

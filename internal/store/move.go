@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -12,7 +14,7 @@ import (
 type Move struct {
 	AccountIDs        []string
 	OrganizationID    string  // the destination
-	PermissionGroupID *string // a group of the destination; nil leaves the accounts without one
+	PermissionGroupID *string // a group of the destination; nil: the destination's default
 }
 
 // Moved is one account MoveAccounts moved.
@@ -21,6 +23,10 @@ type Moved struct {
 	FromOrganizationID string `json:"from_organization_id"`
 	ReleasedNumber     string `json:"released_number,omitempty"`
 	Number             string `json:"multiline_number"`
+	// The permission group the account has in the destination: the one the move named, or
+	// the destination's default.
+	PermissionGroupID   string `json:"permission_group_id"`
+	PermissionGroupName string `json:"permission_group_name"`
 }
 
 // Why MoveAccounts refused a move; nothing changed. There is no "out of scope" reason: an
@@ -31,6 +37,7 @@ const (
 	MoveNotPending   = "not_pending"
 	MoveAlreadyThere = "already_there"
 	MoveTooFew       = "not_enough_numbers"
+	MoveNoGroup      = "no_permission_group" // the move names no group and the destination has no default
 )
 
 // MoveError refuses a move and names the accounts at fault (none for MoveTooFew).
@@ -65,7 +72,9 @@ type moveAccount struct {
 // in one transaction: it releases their numbers in the source organizations (back to
 // Available), moves the accounts and reserves one Available number each in the destination.
 // Only accounts of organizations in scope's scope are seen at all: any other account is
-// refused as not found (the caller checks the destination).
+// refused as not found (the caller checks the destination and that m.PermissionGroupID is
+// one of its groups). The accounts take m.PermissionGroupID, or the destination's default
+// permission group; a destination with neither refuses the move (MoveNoGroup).
 // The accounts' invitations stay valid: their links activate the accounts in their new
 // organization. A refusal is a *MoveError and changes nothing.
 func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved, error) {
@@ -85,6 +94,10 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 			return fmt.Errorf("lock accounts: %w", mapErr(err))
 		}
 		if err := checkMovable(m, accs); err != nil {
+			return err
+		}
+		group, err := destinationGroup(ctx, tx, m)
+		if err != nil {
 			return err
 		}
 		ids := make([]string, len(accs))
@@ -111,7 +124,7 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 		}
 		const qmove = `UPDATE accounts SET organization_id = $2, permission_group_id = $3
 			WHERE id = ANY($1::uuid[])`
-		if _, err := tx.ExecContext(ctx, qmove, pq.Array(ids), m.OrganizationID, m.PermissionGroupID); err != nil {
+		if _, err := tx.ExecContext(ctx, qmove, pq.Array(ids), m.OrganizationID, group.ID); err != nil {
 			return fmt.Errorf("move accounts: %w", mapErr(err))
 		}
 		const qreserve = `UPDATE numbers n SET state = 'reserved', account_id = u.account_id, updated_at = now()
@@ -125,7 +138,8 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 			return fmt.Errorf("reserve numbers: reserved %d of %d locked numbers", n, len(ids))
 		}
 		for i, a := range accs {
-			mv := Moved{AccountID: a.ID, FromOrganizationID: a.OrganizationID, Number: free[i]}
+			mv := Moved{AccountID: a.ID, FromOrganizationID: a.OrganizationID, Number: free[i],
+				PermissionGroupID: group.ID, PermissionGroupName: group.Name}
 			if a.Number != nil {
 				mv.ReleasedNumber = *a.Number
 			}
@@ -137,6 +151,25 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 		return nil, err
 	}
 	return moved, nil
+}
+
+// destinationGroup returns the permission group the moved accounts take: m's, or the
+// destination's default, read under a share lock so that a change of the settings waits for
+// the move.
+func destinationGroup(ctx context.Context, tx *sqlx.Tx, m Move) (PermissionGroup, error) {
+	const q = `SELECT g.id, g.organization_id, g.name, g.created_at
+		FROM organizations o JOIN permission_groups g
+			ON g.organization_id = o.id AND g.id = COALESCE($2::uuid, o.default_permission_group_id)
+		WHERE o.id = $1 FOR SHARE OF o`
+	var g PermissionGroup
+	err := tx.GetContext(ctx, &g, q, m.OrganizationID, m.PermissionGroupID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PermissionGroup{}, &MoveError{Code: MoveNoGroup}
+	}
+	if err != nil {
+		return PermissionGroup{}, fmt.Errorf("destination group: %w", mapErr(err))
+	}
+	return g, nil
 }
 
 // checkMovable refuses a move when an account is missing (or outside the scope: accs holds

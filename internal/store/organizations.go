@@ -23,12 +23,14 @@ type Organization struct {
 	SocialMessaging       bool           `db:"social_messaging" json:"social_messaging"`
 	SMTPDataOffload       bool           `db:"smtp_data_offload" json:"smtp_data_offload"`
 	BatchReportRecipients pq.StringArray `db:"batch_report_recipients" json:"batch_report_recipients"`
-	CreatedAt             time.Time      `db:"created_at" json:"created_at"`
-	Numbers               NumberCounts   `db:"numbers" json:"numbers"`
+	// DefaultPermissionGroupID is the group a moved account takes when the move names none.
+	DefaultPermissionGroupID *string      `db:"default_permission_group_id" json:"default_permission_group_id"`
+	CreatedAt                time.Time    `db:"created_at" json:"created_at"`
+	Numbers                  NumberCounts `db:"numbers" json:"numbers"`
 }
 
 const organizationColumns = `o.id, o.name, o.social_messaging, o.smtp_data_offload,
-	o.batch_report_recipients, o.created_at,
+	o.batch_report_recipients, o.default_permission_group_id, o.created_at,
 	count(n.e164) FILTER (WHERE n.state = 'available') AS "numbers.available",
 	count(n.e164) FILTER (WHERE n.state = 'reserved') AS "numbers.reserved",
 	count(n.e164) FILTER (WHERE n.state = 'assigned') AS "numbers.assigned"`
@@ -90,35 +92,6 @@ func (s *Store) Organizations(ctx context.Context, scope Admin) ([]Organization,
 	return orgs, nil
 }
 
-// OrganizationSettings are the settings an admin may change; nil fields stay as they are.
-type OrganizationSettings struct {
-	SocialMessaging       *bool
-	SMTPDataOffload       *bool
-	BatchReportRecipients []string // nil: unchanged; empty: nobody
-}
-
-// UpdateOrganizationSettings changes the given settings of organization id.
-func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, set OrganizationSettings) (Organization, error) {
-	const q = `UPDATE organizations SET
-			social_messaging = COALESCE($2, social_messaging),
-			smtp_data_offload = COALESCE($3, smtp_data_offload),
-			batch_report_recipients = CASE WHEN $4 THEN $5::text[] ELSE batch_report_recipients END
-		WHERE id = $1`
-	recipients := set.BatchReportRecipients
-	if recipients == nil {
-		recipients = []string{}
-	}
-	res, err := s.db.ExecContext(ctx, q, id, set.SocialMessaging, set.SMTPDataOffload,
-		set.BatchReportRecipients != nil, pq.Array(recipients))
-	if err != nil {
-		return Organization{}, fmt.Errorf("update organization: %w", mapErr(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Organization{}, ErrNotFound
-	}
-	return s.Organization(ctx, id)
-}
-
 // PermissionGroup is a set of user permissions within one organization.
 type PermissionGroup struct {
 	ID             string    `db:"id" json:"id"`
@@ -127,10 +100,18 @@ type PermissionGroup struct {
 	CreatedAt      time.Time `db:"created_at" json:"created_at"`
 }
 
-// CreatePermissionGroup stores a group in organization orgID. ErrConflict: the name is taken there.
+// CreatePermissionGroup stores a group in organization orgID. An organization's first group
+// becomes its default permission group, unless its settings name one already. ErrConflict:
+// the name is taken there.
 func (s *Store) CreatePermissionGroup(ctx context.Context, orgID, name string) (PermissionGroup, error) {
-	const q = `INSERT INTO permission_groups (organization_id, name) VALUES ($1, $2)
-		RETURNING id, organization_id, name, created_at`
+	const q = `WITH g AS (
+			INSERT INTO permission_groups (organization_id, name) VALUES ($1, $2)
+			RETURNING id, organization_id, name, created_at
+		), d AS (
+			UPDATE organizations o SET default_permission_group_id = g.id FROM g
+			WHERE o.id = g.organization_id AND o.default_permission_group_id IS NULL
+		)
+		SELECT id, organization_id, name, created_at FROM g`
 	var g PermissionGroup
 	if err := s.db.GetContext(ctx, &g, q, orgID, name); err != nil {
 		return PermissionGroup{}, fmt.Errorf("insert permission group: %w", mapErr(err))
