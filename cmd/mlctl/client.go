@@ -101,11 +101,20 @@ func (c *client) getJSON(ctx context.Context, path string, v any) error {
 }
 
 func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
+	return c.sendJSON(ctx, http.MethodPost, path, in, out)
+}
+
+func (c *client) putJSON(ctx context.Context, path string, in, out any) error {
+	return c.sendJSON(ctx, http.MethodPut, path, in, out)
+}
+
+// sendJSON sends in as the JSON body of a request and decodes the answer into out.
+func (c *client) sendJSON(ctx context.Context, method, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
-	b, _, err := c.do(ctx, http.MethodPost, path, "application/json", bytes.NewReader(body))
+	b, _, err := c.do(ctx, method, path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

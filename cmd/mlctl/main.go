@@ -9,6 +9,7 @@
 //	mlctl orgs
 //	mlctl groups --org ID
 //	mlctl accounts --org ID [--status not_invited|invited|active]
+//	mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
 //
 // Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
 // (default http://localhost:8080).
@@ -60,6 +61,8 @@ Usage:
   mlctl groups --org ID            permission group ids (for upload)
   mlctl accounts --org ID [--status not_invited|invited|active]
                                    account ids (for resend and move)
+  mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
+                                   show the invitation policy; the flags given change it
 
 Every command takes --token (or MULTILINE_TOKEN) and --url (or MULTILINE_URL,
 default http://localhost:8080). Run "mlctl COMMAND -h" for a command's flags.
@@ -83,6 +86,7 @@ var commands = map[string]command{
 	"orgs":     {flags: orgsFlags},
 	"groups":   {flags: groupsFlags},
 	"accounts": {flags: accountsFlags},
+	"settings": {flags: settingsFlags},
 }
 
 // usageError is a mistake in the command line; run prints it with the usage hint.

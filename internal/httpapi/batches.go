@@ -81,7 +81,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		return err
 	}
 	if up.dryRun {
-		chk, err := s.checkAgainstOrganization(r, orgID, file)
+		chk, err := s.checkAgainstOrganization(r, org, file)
 		if err != nil {
 			return err
 		}
@@ -271,11 +271,13 @@ type orgCheck struct {
 }
 
 // checkAgainstOrganization finds what the file cannot do in this organization right now:
-// named numbers that are not Available here, identifiers that already have an account. Its
-// answers say nothing of other organizations (see store.NumberAvailability and
-// store.AccountExistsReason).
-// The workers check again when they run; this is for an early, complete answer.
-func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvfile.File) (orgCheck, error) {
+// named numbers that are not Available here, identifiers that already have an account,
+// addresses outside its allowed email domains. Its answers say nothing of other
+// organizations (see store.NumberAvailability and store.AccountExistsReason).
+// The workers check again when they run, with the settings and pool as they are then; this
+// is for an early, complete answer.
+func (s *Server) checkAgainstOrganization(r *http.Request, org store.Organization, f *csvfile.File) (orgCheck, error) {
+	orgID := org.ID
 	var numbers, identifiers []string
 	for _, row := range f.Rows {
 		if len(row.Errors) > 0 {
@@ -309,6 +311,11 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 		if existing[row.Identifier] {
 			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColIdentifier,
 				fmt.Sprintf("row %d, %s: %s", row.Line, csvfile.ColIdentifier, store.AccountExistsReason)})
+		}
+		if !store.DomainAllowed(org.AllowedEmailDomains, row.Identifier, row.IdentifierKind) {
+			out[row.Line] = append(out[row.Line], rowError{row.Line, csvfile.ColIdentifier,
+				fmt.Sprintf("row %d, %s: %s; %s", row.Line, csvfile.ColIdentifier,
+					store.DomainNotAllowed(row.Identifier, org.AllowedEmailDomains, "this organization"), store.DomainHint)})
 		}
 	}
 	for _, row := range f.Rows {

@@ -183,6 +183,9 @@ func moveRefused(me *store.MoveError, dest string) error {
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"the destination organization has no default permission group; name one with permission_group_id "+
 				"(list them at GET /v1/organizations/%s/permission-groups) or set its default_permission_group_id in its settings (nothing was moved)", dest)
+	case store.MoveDomain:
+		e = errorf(http.StatusUnprocessableEntity, me.Code,
+			"%d account(s) have an email address outside the destination's allowed_email_domains; remove them, or allow their domains in the destination's settings, and send again (nothing was moved)", len(me.Accounts))
 	case store.MoveAlreadyThere:
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"%d account(s) are in the destination organization already; remove them and send again (nothing was moved)", len(me.Accounts))

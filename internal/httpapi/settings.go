@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/multiline/onboarding/internal/store"
@@ -16,6 +17,7 @@ type settingsBody struct {
 	SMTPDataOffload          *bool     `json:"smtp_data_offload"`
 	BatchReportRecipients    *[]string `json:"batch_report_recipients"`
 	DefaultPermissionGroupID *string   `json:"default_permission_group_id"`
+	AllowedEmailDomains      *[]string `json:"allowed_email_domains"`
 }
 
 func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
@@ -35,6 +37,11 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin st
 	}
 	if body.DefaultPermissionGroupID != nil {
 		if set.DefaultPermissionGroupID, err = s.orgGroup(r, org, "default_permission_group_id", *body.DefaultPermissionGroupID); err != nil {
+			return err
+		}
+	}
+	if body.AllowedEmailDomains != nil {
+		if set.AllowedEmailDomains, err = allowedDomains(*body.AllowedEmailDomains); err != nil {
 			return err
 		}
 	}
@@ -64,6 +71,32 @@ func recipients(raw []string) ([]string, error) {
 	if len(bad) > 0 {
 		return nil, errorf(http.StatusUnprocessableEntity, "invalid_recipients",
 			"the batch_report_recipients must be plain email addresses such as admin@example.com").with(bad...)
+	}
+	return out, nil
+}
+
+// allowedDomains checks a list of allowed email domains and returns it normalised, without
+// repeats; an empty list allows any domain.
+func allowedDomains(raw []string) ([]string, error) {
+	if len(raw) > store.MaxAllowedDomains {
+		return nil, errorf(http.StatusUnprocessableEntity, "too_many_domains",
+			"send at most %d allowed_email_domains, not %d", store.MaxAllowedDomains, len(raw))
+	}
+	out := []string{}
+	var bad []any
+	for _, v := range raw {
+		d, err := store.NormalizeEmailDomain(v)
+		if err != nil {
+			bad = append(bad, map[string]string{"domain": v, "message": err.Error()})
+			continue
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errorf(http.StatusUnprocessableEntity, "invalid_domains",
+			`the allowed_email_domains must be domains such as "@example.com" (or [] to allow any); nothing was changed`).with(bad...)
 	}
 	return out, nil
 }

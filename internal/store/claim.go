@@ -48,28 +48,29 @@ type ClaimResult struct {
 
 // claimRow is a row as ClaimRows reads it, with its account and live invitation if any.
 type claimRow struct {
-	BatchID          string     `db:"batch_id"`
-	Line             int        `db:"line"`
-	Status           string     `db:"status"`
-	AccountID        *string    `db:"account_id"`
-	InvitationID     *string    `db:"invitation_id"`
-	InvitationState  *string    `db:"invitation_state"`
-	LeaseHolder      *string    `db:"lease_holder"`
-	LeaseUntil       *time.Time `db:"lease_until"`
-	Leased           bool       `db:"leased"`
-	ExpiresAt        *time.Time `db:"expires_at"`
-	Number           string     `db:"number"`
-	Cancel           bool       `db:"cancel"`
-	Invite           bool       `db:"invite"`
-	BatchStatus      string     `db:"batch_status"`
-	OrganizationID   string     `db:"organization_id"`
-	OrganizationName string     `db:"organization_name"`
-	Identifier       string     `db:"identifier"`
-	IdentifierKind   string     `db:"identifier_kind"`
-	Firstname        string     `db:"firstname"`
-	Lastname         string     `db:"lastname"`
-	MultilineNumber  string     `db:"multiline_number"`
-	Language         string     `db:"language"`
+	BatchID          string         `db:"batch_id"`
+	Line             int            `db:"line"`
+	Status           string         `db:"status"`
+	AccountID        *string        `db:"account_id"`
+	InvitationID     *string        `db:"invitation_id"`
+	InvitationState  *string        `db:"invitation_state"`
+	LeaseHolder      *string        `db:"lease_holder"`
+	LeaseUntil       *time.Time     `db:"lease_until"`
+	Leased           bool           `db:"leased"`
+	ExpiresAt        *time.Time     `db:"expires_at"`
+	Number           string         `db:"number"`
+	Cancel           bool           `db:"cancel"`
+	Invite           bool           `db:"invite"`
+	BatchStatus      string         `db:"batch_status"`
+	OrganizationID   string         `db:"organization_id"`
+	OrganizationName string         `db:"organization_name"`
+	AllowedDomains   pq.StringArray `db:"allowed_email_domains"`
+	Identifier       string         `db:"identifier"`
+	IdentifierKind   string         `db:"identifier_kind"`
+	Firstname        string         `db:"firstname"`
+	Lastname         string         `db:"lastname"`
+	MultilineNumber  string         `db:"multiline_number"`
+	Language         string         `db:"language"`
 
 	claim int // index of the claim the row belongs to
 }
@@ -122,7 +123,7 @@ const qloadRows = `SELECT r.batch_id, r.line, r.status, a.id AS account_id,
 		i.id AS invitation_id, i.state AS invitation_state, i.lease_holder, i.lease_until,
 		COALESCE(i.lease_until > now(), false) AS leased, i.expires_at, COALESCE(n.e164, '') AS number,
 		b.cancel_requested_at IS NOT NULL AS cancel, b.invite, b.status AS batch_status,
-		b.organization_id, o.name AS organization_name, r.identifier, r.identifier_kind,
+		b.organization_id, o.name AS organization_name, o.allowed_email_domains, r.identifier, r.identifier_kind,
 		r.firstname, r.lastname, r.multiline_number, r.language
 	FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
 	JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
@@ -218,6 +219,11 @@ func (c *claim) decide(r claimRow) bool {
 		res.Claim = ClaimSettled
 	case r.AccountID == nil && r.Cancel:
 		c.done(r.claim, Outcome{BatchID: r.BatchID, Line: r.Line, Status: RowCanceled, Code: CodeCanceled})
+	case r.AccountID == nil && !DomainAllowed(r.AllowedDomains, r.Identifier, r.IdentifierKind):
+		// The organization's allowed email domains as they are now, when the account would
+		// come into it: a change of the settings after the upload applies to rows not yet run.
+		c.done(r.claim, Outcome{BatchID: r.BatchID, Line: r.Line, Status: RowFailed, Code: CodeDomainNotAllowed,
+			Detail: DomainNotAllowed(r.Identifier, r.AllowedDomains, "this organization")})
 	case r.AccountID == nil:
 		return true
 	case r.InvitationState != nil && *r.InvitationState == "pending":

@@ -18,12 +18,13 @@ const (
 
 // Why ResendInvitations left an account alone.
 const (
-	ResendNotFound   = "not_found"      // no such account in this organization
-	ResendActive     = "active_already" // the account is active: nothing to invite to
-	ResendPhone      = "phone_account"  // invitations go by email; the account is a phone number
-	ResendNoNumber   = "no_number"      // the account holds no number and the pool is empty
-	ResendInProgress = "in_progress"    // an invitation to it is being sent right now
-	ResendCooldown   = "cooldown"       // it was invited less than ResendCooldownPeriod ago
+	ResendNotFound   = "not_found"          // no such account in this organization
+	ResendActive     = "active_already"     // the account is active: nothing to invite to
+	ResendPhone      = "phone_account"      // invitations go by email; the account is a phone number
+	ResendNoNumber   = "no_number"          // the account holds no number and the pool is empty
+	ResendInProgress = "in_progress"        // an invitation to it is being sent right now
+	ResendCooldown   = "cooldown"           // it was invited less than ResendCooldownPeriod ago
+	ResendDomain     = "domain_not_allowed" // its address is outside the organization's allowed email domains
 )
 
 // ResendCooldownPeriod is how long after an account's last invitation was created a resend
@@ -50,6 +51,7 @@ type ResendResult struct {
 type resendAccount struct {
 	ID             string  `db:"id"`
 	Status         string  `db:"status"`
+	Identifier     string  `db:"identifier"`
 	IdentifierKind string  `db:"identifier_kind"`
 	Number         *string `db:"number"`
 	LiveState      *string `db:"live_state"`
@@ -60,7 +62,8 @@ type resendAccount struct {
 // one transaction: the account must not be active, must not have been invited within
 // ResendCooldownPeriod and must hold a number (one is reserved from the pool when it has
 // none); its live invitation is revoked, so the old link stops working at once, and a new
-// pending one is created. The new invitation's token hash is a placeholder, the digest of a
+// pending one is created. An account whose address is outside the organization's allowed
+// email domains is left alone (ResendDomain). The new invitation's token hash is a placeholder, the digest of a
 // random uuid nobody ever sees: the worker that sends the email sets the real one, as the
 // token only ever travels in the email. Results come in the order of accountIDs.
 func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs []string) ([]ResendResult, error) {
@@ -78,7 +81,7 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 		if err := tx.SelectContext(ctx, &locked, qlockInv, pq.Array(accountIDs), orgID); err != nil {
 			return fmt.Errorf("lock invitations: %w", mapErr(err))
 		}
-		const qacc = `SELECT a.id, a.status, a.identifier_kind, n.e164 AS number,
+		const qacc = `SELECT a.id, a.status, a.identifier, a.identifier_kind, n.e164 AS number,
 				i.state AS live_state,
 				COALESCE(i.state = 'pending' AND i.created_at > now() - $3 * interval '1 second', false) AS sending
 			FROM accounts a
@@ -94,6 +97,10 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 		if err != nil {
 			return err
 		}
+		var allowed pq.StringArray
+		if err := tx.GetContext(ctx, &allowed, `SELECT allowed_email_domains FROM organizations WHERE id = $1`, orgID); err != nil {
+			return fmt.Errorf("allowed domains: %w", mapErr(err))
+		}
 		var eligible, needNumber []string
 		number := map[string]string{}
 		verdict := map[string]ResendResult{}
@@ -105,6 +112,9 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 			case a.IdentifierKind != "email":
 				verdict[a.ID] = ResendResult{Code: ResendPhone,
 					Reason: "invitations are sent by email and this account is identified by a phone number; invite it from the device"}
+			case !DomainAllowed(allowed, a.Identifier, a.IdentifierKind):
+				verdict[a.ID] = ResendResult{Code: ResendDomain,
+					Reason: "not sent: " + DomainNotAllowed(a.Identifier, allowed, "this organization") + "; " + DomainHint}
 			case a.Sending:
 				verdict[a.ID] = ResendResult{Code: ResendInProgress,
 					Reason: "an invitation to this account is being sent right now; look at its invitation state in a few minutes and resend if it failed"}

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -38,6 +36,7 @@ const (
 	MoveAlreadyThere = "already_there"
 	MoveTooFew       = "not_enough_numbers"
 	MoveNoGroup      = "no_permission_group" // the move names no group and the destination has no default
+	MoveDomain       = "domain_not_allowed"  // addresses outside the destination's allowed email domains
 )
 
 // MoveError refuses a move and names the accounts at fault (none for MoveTooFew).
@@ -63,6 +62,8 @@ func (e *MoveError) Error() string { return "move refused: " + e.Code }
 type moveAccount struct {
 	ID             string  `db:"id"`
 	OrganizationID string  `db:"organization_id"`
+	Identifier     string  `db:"identifier"`
+	IdentifierKind string  `db:"identifier_kind"`
 	Status         string  `db:"status"`
 	Live           bool    `db:"live"`
 	Number         *string `db:"number"`
@@ -83,7 +84,7 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 		// Accounts before numbers, as every other writer of both locks them.
 		// Accounts outside the scope are left out here, not refused later: they are neither
 		// read nor locked, so nothing about them (state, a lock held on them) shapes the answer.
-		const qlock = `SELECT a.id, a.organization_id, a.status, n.e164 AS number,
+		const qlock = `SELECT a.id, a.organization_id, a.identifier, a.identifier_kind, a.status, n.e164 AS number,
 				EXISTS (SELECT 1 FROM invitations i WHERE i.account_id = a.id AND i.state IN ('pending', 'sent')) AS live
 			FROM accounts a LEFT JOIN numbers n ON n.account_id = a.id
 			WHERE a.id = ANY($1::uuid[]) AND ($2 OR a.organization_id = ANY($3::uuid[]))
@@ -93,12 +94,16 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 			pq.Array(scope.OrganizationIDs)); err != nil {
 			return fmt.Errorf("lock accounts: %w", mapErr(err))
 		}
-		if err := checkMovable(m, accs); err != nil {
-			return err
-		}
-		group, err := destinationGroup(ctx, tx, m)
+		dest, err := destinationOf(ctx, tx, m)
 		if err != nil {
 			return err
+		}
+		if err := checkMovable(m, dest, accs); err != nil {
+			return err
+		}
+		group := dest.group
+		if group.ID == "" {
+			return &MoveError{Code: MoveNoGroup}
 		}
 		ids := make([]string, len(accs))
 		for i, a := range accs {
@@ -153,28 +158,37 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 	return moved, nil
 }
 
-// destinationGroup returns the permission group the moved accounts take: m's, or the
-// destination's default, read under a share lock so that a change of the settings waits for
-// the move.
-func destinationGroup(ctx context.Context, tx *sqlx.Tx, m Move) (PermissionGroup, error) {
-	const q = `SELECT g.id, g.organization_id, g.name, g.created_at
-		FROM organizations o JOIN permission_groups g
+// destination is what a move needs of the destination organization.
+type destination struct {
+	domains pq.StringArray
+	// group is the permission group the moved accounts take: the move's, or the
+	// destination's default; zero when there is neither.
+	group PermissionGroup
+}
+
+// destinationOf reads the destination of m under a share lock, so that a change of its
+// settings waits for the move.
+func destinationOf(ctx context.Context, tx *sqlx.Tx, m Move) (destination, error) {
+	const q = `SELECT o.allowed_email_domains AS domains, coalesce(g.id::text, '') AS "group.id",
+			coalesce(g.organization_id::text, '') AS "group.organization_id", coalesce(g.name, '') AS "group.name",
+			coalesce(g.created_at, o.created_at) AS "group.created_at"
+		FROM organizations o LEFT JOIN permission_groups g
 			ON g.organization_id = o.id AND g.id = COALESCE($2::uuid, o.default_permission_group_id)
 		WHERE o.id = $1 FOR SHARE OF o`
-	var g PermissionGroup
-	err := tx.GetContext(ctx, &g, q, m.OrganizationID, m.PermissionGroupID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return PermissionGroup{}, &MoveError{Code: MoveNoGroup}
+	var row struct {
+		Domains pq.StringArray  `db:"domains"`
+		Group   PermissionGroup `db:"group"`
 	}
-	if err != nil {
-		return PermissionGroup{}, fmt.Errorf("destination group: %w", mapErr(err))
+	if err := tx.GetContext(ctx, &row, q, m.OrganizationID, m.PermissionGroupID); err != nil {
+		return destination{}, fmt.Errorf("destination: %w", mapErr(err))
 	}
-	return g, nil
+	return destination{domains: row.Domains, group: row.Group}, nil
 }
 
 // checkMovable refuses a move when an account is missing (or outside the scope: accs holds
-// only accounts in scope), already in the destination or not a pending invitation.
-func checkMovable(m Move, accs []moveAccount) error {
+// only accounts in scope), already in the destination, not a pending invitation, or has an
+// address outside the destination's allowed email domains.
+func checkMovable(m Move, dest destination, accs []moveAccount) error {
 	found := make(map[string]moveAccount, len(accs))
 	for _, a := range accs {
 		found[a.ID] = a
@@ -201,6 +215,12 @@ func checkMovable(m Move, accs []moveAccount) error {
 				return "the account is active; only pending invitations can be moved"
 			case a.Status != "invited" && !a.Live:
 				return "the account has not been invited; only pending invitations can be moved"
+			}
+			return ""
+		}},
+		{MoveDomain, func(a moveAccount, ok bool) string {
+			if !DomainAllowed(dest.domains, a.Identifier, a.IdentifierKind) {
+				return DomainNotAllowed(a.Identifier, dest.domains, "the destination")
 			}
 			return ""
 		}},

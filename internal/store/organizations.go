@@ -23,6 +23,9 @@ type Organization struct {
 	SocialMessaging       bool           `db:"social_messaging" json:"social_messaging"`
 	SMTPDataOffload       bool           `db:"smtp_data_offload" json:"smtp_data_offload"`
 	BatchReportRecipients pq.StringArray `db:"batch_report_recipients" json:"batch_report_recipients"`
+	// AllowedEmailDomains are the domains its accounts' email addresses may have ("@example.com");
+	// none: any (see domains.go).
+	AllowedEmailDomains pq.StringArray `db:"allowed_email_domains" json:"allowed_email_domains"`
 	// DefaultPermissionGroupID is the group a moved account takes when the move names none.
 	DefaultPermissionGroupID *string      `db:"default_permission_group_id" json:"default_permission_group_id"`
 	CreatedAt                time.Time    `db:"created_at" json:"created_at"`
@@ -30,7 +33,7 @@ type Organization struct {
 }
 
 const organizationColumns = `o.id, o.name, o.social_messaging, o.smtp_data_offload,
-	o.batch_report_recipients, o.default_permission_group_id, o.created_at,
+	o.batch_report_recipients, o.allowed_email_domains, o.default_permission_group_id, o.created_at,
 	count(n.e164) FILTER (WHERE n.state = 'available') AS "numbers.available",
 	count(n.e164) FILTER (WHERE n.state = 'reserved') AS "numbers.reserved",
 	count(n.e164) FILTER (WHERE n.state = 'assigned') AS "numbers.assigned"`

@@ -24,13 +24,14 @@ const (
 	CodeGaveUp            = "gave_up"             // detail: "<n> attempts: <last error>"
 	CodeInvitationFailed  = "invitation_failed"   // not delivered: the mail server refused it (detail: its reply) or its template rendered no usable email (detail: why)
 	CodeInvitationNotSent = "invitation_not_sent" // the account is a phone number
+	CodeDomainNotAllowed  = "domain_not_allowed"  // the address's domain is not one the organization allows; detail: DomainNotAllowed
 )
 
 // SettledCodes lists, for each final status of a row, the reason codes it can have: the
 // label values of the worker's settled-rows counter, which exist at zero from the start.
 var SettledCodes = map[string][]string{
 	RowSucceeded: {CodeNone, CodeInvitationFailed, CodeInvitationNotSent, CodeGaveUp}, // gave_up: its invitation
-	RowFailed:    {CodeAccountExists, CodeNumberUnavailable, CodeNoNumber, CodeRejected, CodeGaveUp},
+	RowFailed:    {CodeAccountExists, CodeNumberUnavailable, CodeNoNumber, CodeRejected, CodeGaveUp, CodeDomainNotAllowed},
 	RowCanceled:  {CodeCanceled},
 }
 
@@ -90,6 +91,8 @@ func (o Outcome) reason() string {
 		return "account created; invitation not delivered: " + o.Detail
 	case CodeInvitationNotSent:
 		return notByEmail
+	case CodeDomainNotAllowed:
+		return o.Detail + "; " + DomainHint
 	}
 	return o.Detail
 }

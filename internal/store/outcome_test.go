@@ -22,6 +22,7 @@ func TestOutcomeReasonStartsWithACapital(t *testing.T) {
 		{Code: store.CodeGaveUp, AccountID: "a", Detail: "9 attempts: 421 try later"},
 		{Code: store.CodeInvitationFailed, Detail: "550 5.1.1 no such user"},
 		{Code: store.CodeInvitationNotSent},
+		{Code: store.CodeDomainNotAllowed, Detail: store.DomainNotAllowed("ann@gmail.com", []string{"@acme.test"}, "this organization")},
 		{Code: "some_future_code", Detail: "écrit en minuscules"},
 	} {
 		got := o.Reason()

@@ -12,6 +12,7 @@ type OrganizationSettings struct {
 	SocialMessaging       *bool
 	SMTPDataOffload       *bool
 	BatchReportRecipients []string // nil: unchanged; empty: nobody
+	AllowedEmailDomains   []string // nil: unchanged; empty: any domain (see NormalizeEmailDomain)
 	// DefaultPermissionGroupID must name a group of the organization (the caller checks;
 	// the schema refuses any other).
 	DefaultPermissionGroupID *string
@@ -23,10 +24,12 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, set O
 			social_messaging = COALESCE($2, social_messaging),
 			smtp_data_offload = COALESCE($3, smtp_data_offload),
 			batch_report_recipients = CASE WHEN $4 THEN $5::text[] ELSE batch_report_recipients END,
-			default_permission_group_id = COALESCE($6::uuid, default_permission_group_id)
+			default_permission_group_id = COALESCE($6::uuid, default_permission_group_id),
+			allowed_email_domains = CASE WHEN $7 THEN $8::text[] ELSE allowed_email_domains END
 		WHERE id = $1`
 	res, err := s.db.ExecContext(ctx, q, id, set.SocialMessaging, set.SMTPDataOffload,
-		set.BatchReportRecipients != nil, pq.Array(orEmpty(set.BatchReportRecipients)), set.DefaultPermissionGroupID)
+		set.BatchReportRecipients != nil, pq.Array(orEmpty(set.BatchReportRecipients)), set.DefaultPermissionGroupID,
+		set.AllowedEmailDomains != nil, pq.Array(orEmpty(set.AllowedEmailDomains)))
 	if err != nil {
 		return Organization{}, fmt.Errorf("update organization: %w", mapErr(err))
 	}

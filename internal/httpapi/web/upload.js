@@ -14,7 +14,12 @@
       const data = await apiJSON("GET", "/v1/organizations");
       const orgs = data.organizations || [];
       const sel = $("org");
-      sel.replaceChildren(...orgs.map((o) => { const op = option(o.id, o.name); op.dataset.numbers = JSON.stringify(o.numbers || {}); return op; }));
+      sel.replaceChildren(...orgs.map((o) => {
+        const op = option(o.id, o.name);
+        op.dataset.numbers = JSON.stringify(o.numbers || {});
+        op.dataset.domains = (o.allowed_email_domains || []).join(", ");
+        return op;
+      }));
       $("signin").hidden = true;
       $("upload").hidden = false;
       $("history").hidden = false;
@@ -63,6 +68,10 @@
     const sel = $("org").selectedOptions[0];
     const n = sel ? JSON.parse(sel.dataset.numbers || "{}") : {};
     $("org-numbers").textContent = sel ? "Numbers: " + (n.available || 0) + " available, " + (n.reserved || 0) + " reserved, " + (n.assigned || 0) + " assigned" : "";
+    // The organization's allowed email domains: rows with other addresses fail.
+    const domains = sel ? sel.dataset.domains : "";
+    $("org-domains").textContent = domains ? "Email addresses must end in " + domains + "; rows with other domains fail." : "";
+    $("org-domains").hidden = !domains;
   }
 
   // refreshNumbers reads the organization's number counts again: a batch reserves and assigns.
