@@ -71,10 +71,23 @@ func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 }
 
 func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
-	org := fs.String("org", "", "organization id (required)")
+	org := fs.String("org", "", "organization id of the ACCOUNT_IDs")
+	batchID := fs.String("batch", "", "resend to the accounts this batch created instead, those with --status")
+	status := fs.String("status", "", "with --batch: the statuses to resend to, comma-separated (default invitation_failed,invitation_expired)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
-		if *org == "" || len(args) == 0 {
-			return fail(stderr, usagef("the resend command takes --org and one or more ACCOUNT_IDs"))
+		var path string
+		body := map[string]any{}
+		switch {
+		case *batchID != "" && *org == "" && len(args) == 0:
+			statuses, err := statusList(*status, resendStatuses)
+			if err != nil {
+				return fail(stderr, err)
+			}
+			path, body["status"] = "/v1/batches/"+pathEscape(*batchID)+"/resend", statuses
+		case *batchID == "" && *status == "" && *org != "" && len(args) > 0:
+			path, body["account_ids"] = "/v1/organizations/"+pathEscape(*org)+"/invitations/resend", args
+		default:
+			return fail(stderr, usagef("the resend command takes --org and one or more ACCOUNT_IDs, or --batch [--status LIST]"))
 		}
 		var r struct {
 			Queued   int `json:"queued"`
@@ -85,7 +98,7 @@ func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 				Reason    string `json:"reason"`
 			} `json:"accounts"`
 		}
-		if err := c.postJSON(ctx, "/v1/organizations/"+pathEscape(*org)+"/invitations/resend", map[string]any{"account_ids": args}, &r); err != nil {
+		if err := c.postJSON(ctx, path, body, &r); err != nil {
 			return fail(stderr, err)
 		}
 		for _, a := range r.Accounts {
@@ -98,6 +111,9 @@ func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		return exitOK
 	}
 }
+
+// resendStatuses are the statuses a batch's resend may ask for.
+var resendStatuses = []string{"not_invited", "invited", "invitation_failed", "invitation_expired"}
 
 func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "destination organization id (required)")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -82,28 +84,37 @@ type account struct {
 }
 
 // accountStatuses are the statuses an account can have, for --status.
-var accountStatuses = map[string]bool{"not_invited": true, "invited": true, "active": true}
+var accountStatuses = []string{"not_invited", "invited", "invitation_failed", "invitation_expired", "active"}
+
+// statusList checks a comma-separated --status value against allowed.
+func statusList(v string, allowed []string) ([]string, error) {
+	list := splitList(v)
+	for _, st := range list {
+		if !slices.Contains(allowed, st) {
+			return nil, usagef("--status takes %s, not %q", strings.Join(allowed, ", "), st)
+		}
+	}
+	return list, nil
+}
 
 func accountsFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 	org := fs.String("org", "", "organization id (required)")
-	status := fs.String("status", "", "only accounts with this status: not_invited, invited or active (mlctl filters the full list)")
+	status := fs.String("status", "", "only accounts with these statuses, comma-separated: "+strings.Join(accountStatuses, ", "))
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) != 0 {
 			return fail(stderr, usagef("the accounts command takes --org and no arguments"))
 		}
-		if *status != "" && !accountStatuses[*status] {
-			return fail(stderr, usagef("--status is not_invited, invited or active, not %q", *status))
+		statuses, err := statusList(*status, accountStatuses)
+		if err != nil {
+			return fail(stderr, err)
 		}
-		all, err := listAccounts(ctx, c, *org)
+		all, err := listAccounts(ctx, c, *org, statuses)
 		if err != nil {
 			return fail(stderr, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tIDENTIFIER\tNAME\tSTATUS\tINVITATION\tNUMBER\tCREATED")
 		for _, a := range all {
-			if *status != "" && a.Status != *status {
-				continue
-			}
 			fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", a.ID, a.Identifier, a.Firstname, a.Lastname, a.Status,
 				orDash(a.Invitation), orDash(a.MultilineNumber), formatTime(a.CreatedAt, time.Local))
 		}
@@ -111,15 +122,18 @@ func accountsFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args [
 	}
 }
 
-// listAccounts reads every account of org, a page at a time. The API has no status filter,
-// so the caller filters. It follows the answer's "next" cursor when the API gives one, and
-// pages by offset otherwise (until a page comes back short).
-func listAccounts(ctx context.Context, c *client, org string) ([]account, error) {
+// listAccounts reads every account of org with one of statuses (any, when none), a page at
+// a time. It follows the answer's "next" cursor when the API gives one, and pages by offset
+// otherwise (until a page comes back short).
+func listAccounts(ctx context.Context, c *client, org string, statuses []string) ([]account, error) {
 	const pageSize = 1000 // the API's default page, within its limit
 	var all []account
 	after, cursor := "", false
 	for {
 		q := url.Values{"limit": {strconv.Itoa(pageSize)}}
+		if len(statuses) > 0 {
+			q.Set("status", strings.Join(statuses, ","))
+		}
 		switch {
 		case cursor:
 			q.Set("after", after)

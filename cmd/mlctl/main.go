@@ -5,10 +5,11 @@
 //	mlctl report ID [-o PATH] [--xlsx]
 //	mlctl template --org ID [--xlsx] [-o PATH]
 //	mlctl resend --org ID ACCOUNT_ID...
+//	mlctl resend --batch ID [--status invitation_failed,invitation_expired]
 //	mlctl move --to ORG [--permission-group ID] ACCOUNT_ID...
 //	mlctl orgs
 //	mlctl groups --org ID
-//	mlctl accounts --org ID [--status not_invited|invited|active]
+//	mlctl accounts --org ID [--status LIST]
 //	mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
 //
 // Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
@@ -56,11 +57,15 @@ Usage:
   mlctl report ID [-o PATH] [--xlsx]
   mlctl template --org ID [--xlsx] [-o PATH]
   mlctl resend --org ID ACCOUNT_ID...
+  mlctl resend --batch ID [--status LIST]
+                                   resend a batch's failed and expired invitations
   mlctl move --to ORG [--permission-group ID] ACCOUNT_ID...
   mlctl orgs                       organization ids, names and free numbers
   mlctl groups --org ID            permission group ids (for upload)
-  mlctl accounts --org ID [--status not_invited|invited|active]
-                                   account ids (for resend and move)
+  mlctl accounts --org ID [--status LIST]
+                                   account ids (for resend and move); LIST is of
+                                   not_invited, invited, invitation_failed,
+                                   invitation_expired, active
   mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
                                    show the invitation policy; the flags given change it
 

@@ -413,7 +413,7 @@ func TestListCommands(t *testing.T) {
 		if _, out, _ := mlctl("accounts", "--org", org, "--status", "active"); strings.Count(out, "\n") != 1 {
 			t.Errorf("accounts --status active: got\n%s\nwant the header alone", out)
 		}
-		if code, _, errOut := mlctl("accounts", "--org", org, "--status", "pending"); code != exitUsage || !strings.Contains(errOut, "not_invited, invited or active") {
+		if code, _, errOut := mlctl("accounts", "--org", org, "--status", "pending"); code != exitUsage || !strings.Contains(errOut, "not_invited, invited, invitation_failed, invitation_expired, active") {
 			t.Errorf("accounts --status pending: got exit %d, stderr %q; want 2 listing the statuses", code, errOut)
 		}
 	})

@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -15,9 +15,6 @@ import (
 
 // maxAccountsPerRequest bounds resend and move requests, like an upload.
 const maxAccountsPerRequest = 1000
-
-// notEnoughNumbers is the source page's wording, word for word.
-const notEnoughNumbers = "Unable to move account(s). You do not have enough numbers available in the selected organization"
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -79,6 +76,61 @@ func (s *Server) resendInvitations(w http.ResponseWriter, r *http.Request, admin
 		results = append(results, store.ResendResult{AccountID: id, Status: store.ResendNotSent,
 			Code: store.ResendNotFound, Reason: "this is not an account id"})
 	}
+	writeJSON(w, http.StatusAccepted, s.sendResent(r, org, results))
+	return nil
+}
+
+// resendable are the statuses of accounts a batch's resend may ask for; the default is its
+// failed and expired invitations.
+var (
+	resendable     = []string{store.AccountNotInvited, store.AccountInvited, store.AccountInvitationFailed, store.AccountInvitationExpired}
+	resendDefaults = []string{store.AccountInvitationFailed, store.AccountInvitationExpired}
+)
+
+// resendBatch is Resend Invitation for the accounts a batch created that have the statuses
+// asked for (by default its failed and expired invitations): the same resend, cooldown and
+// checks as for a list of accounts, on the batch's accounts still in its organization.
+func (s *Server) resendBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	b, err := s.batchInScope(r, admin)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status []string `json:"status"`
+	}
+	if err := decodeOptionalJSON(r, &body); err != nil {
+		return err
+	}
+	if slices.Contains(body.Status, store.AccountActive) {
+		return errorf(http.StatusUnprocessableEntity, "invalid_status",
+			"active accounts have nothing to be invited to; ask for some of %s", strings.Join(resendable, ", "))
+	}
+	statuses, err := statusFilter(body.Status, resendable)
+	if err != nil {
+		return err
+	}
+	if len(statuses) == 0 {
+		statuses = resendDefaults
+	}
+	ids, err := s.store.BatchAccounts(r.Context(), b.ID, b.OrganizationID, statuses)
+	if err != nil {
+		return err
+	}
+	results := []store.ResendResult{}
+	if len(ids) > 0 {
+		if results, err = s.store.ResendInvitations(r.Context(), b.OrganizationID, ids); err != nil {
+			return err
+		}
+	}
+	out := s.sendResent(r, b.OrganizationID, results)
+	out["batch_id"], out["status"] = b.ID, statuses
+	writeJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+// sendResent enqueues the emails of the invitations a resend created and returns the answer
+// for it: per account whether an email is on its way or why not.
+func (s *Server) sendResent(r *http.Request, org string, results []store.ResendResult) map[string]any {
 	var invitations []string
 	for _, res := range results {
 		if res.Status == store.ResendQueued {
@@ -98,103 +150,10 @@ func (s *Server) resendInvitations(w http.ResponseWriter, r *http.Request, admin
 	for i := range results {
 		results[i].Reason = sentence.Capitalize(results[i].Reason)
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{
+	return map[string]any{
 		"organization_id": org,
 		"queued":          len(invitations),
 		"not_sent":        len(results) - len(invitations),
 		"accounts":        results,
-	})
-	return nil
-}
-
-// moveAccounts moves pending invitations to another organization, all or nothing.
-func (s *Server) moveAccounts(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
-	var body struct {
-		AccountIDs        []string `json:"account_ids"`
-		OrganizationID    string   `json:"organization_id"`
-		PermissionGroupID *string  `json:"permission_group_id"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	dest := strings.TrimSpace(body.OrganizationID)
-	if dest == "" {
-		return errorf(http.StatusUnprocessableEntity, "organization_missing",
-			"the organization_id is required: the organization to move the accounts to")
-	}
-	if !admin.InScope(dest) {
-		return errOutOfScope()
-	}
-	if _, err := s.store.Organization(r.Context(), dest); errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "organization_not_found", "no organization has id %q", dest)
-	} else if err != nil {
-		return err
-	}
-	if body.PermissionGroupID != nil {
-		if _, err := s.store.PermissionGroup(r.Context(), dest, *body.PermissionGroupID); errors.Is(err, store.ErrNotFound) {
-			return errorf(http.StatusUnprocessableEntity, "unknown_permission_group",
-				"the permission_group_id %q is not a permission group of the destination; list them at GET /v1/organizations/%s/permission-groups",
-				*body.PermissionGroupID, dest)
-		} else if err != nil {
-			return err
-		}
-	}
-	valid, malformed, err := accountIDs(body.AccountIDs)
-	if err != nil {
-		return err
-	}
-	if len(malformed) > 0 {
-		return moveRefused(&store.MoveError{Code: store.MoveNotFound, Accounts: problems(malformed, "this is not an account id")}, dest)
-	}
-	moved, err := s.store.MoveAccounts(r.Context(), admin, store.Move{AccountIDs: valid, OrganizationID: dest,
-		PermissionGroupID: body.PermissionGroupID})
-	var me *store.MoveError
-	if errors.As(err, &me) {
-		return moveRefused(me, dest)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization_id": dest, "moved": len(moved), "accounts": moved})
-	return nil
-}
-
-func problems(ids []string, reason string) []store.MoveProblem {
-	out := make([]store.MoveProblem, len(ids))
-	for i, id := range ids {
-		out[i] = store.MoveProblem{AccountID: id, Reason: reason}
-	}
-	return out
-}
-
-// moveRefused says why a move to organization dest was refused; nothing was moved.
-func moveRefused(me *store.MoveError, dest string) error {
-	var e *Error
-	switch me.Code {
-	case store.MoveTooFew:
-		e = errorf(http.StatusConflict, me.Code, "%s", notEnoughNumbers).with(map[string]int{
-			"needed": me.Needed, "available": me.Available})
-	case store.MoveNotFound:
-		// An account outside the admin's scope gets this answer too, word for word: telling
-		// it apart from an id nobody has would confirm that the id is an account elsewhere.
-		e = errorf(http.StatusNotFound, me.Code,
-			"%d account(s) are not accounts of the organizations you administer; check the ids, remove them and send again (nothing was moved)", len(me.Accounts))
-	case store.MoveNoGroup:
-		e = errorf(http.StatusUnprocessableEntity, me.Code,
-			"the destination organization has no default permission group; name one with permission_group_id "+
-				"(list them at GET /v1/organizations/%s/permission-groups) or set its default_permission_group_id in its settings (nothing was moved)", dest)
-	case store.MoveDomain:
-		e = errorf(http.StatusUnprocessableEntity, me.Code,
-			"%d account(s) have an email address outside the destination's allowed_email_domains; remove them, or allow their domains in the destination's settings, and send again (nothing was moved)", len(me.Accounts))
-	case store.MoveAlreadyThere:
-		e = errorf(http.StatusUnprocessableEntity, me.Code,
-			"%d account(s) are in the destination organization already; remove them and send again (nothing was moved)", len(me.Accounts))
-	default:
-		e = errorf(http.StatusConflict, me.Code,
-			"only invited accounts that are not active yet can be moved; %d account(s) are not; remove them and send again (nothing was moved)", len(me.Accounts))
-	}
-	for _, p := range me.Accounts {
-		e = e.with(p)
-	}
-	return e
 }

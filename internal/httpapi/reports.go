@@ -1,20 +1,15 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/report"
-	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -195,83 +190,6 @@ func (s *Server) accountsTemplate(w http.ResponseWriter, r *http.Request, admin 
 	w.Header().Set("Content-Disposition", `attachment; filename="multiline-accounts-template.csv"`)
 	_, err = w.Write(csvfile.Template(org.SocialMessaging))
 	return err
-}
-
-func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
-	org, err := s.existingOrg(r, admin)
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit", 1000, 1, 5000)
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(r, "offset", 0, 0, 1<<30)
-	if err != nil {
-		return err
-	}
-	var after *store.AccountCursor
-	if v := r.URL.Query().Get("after"); v != "" {
-		if offset != 0 {
-			return errorf(http.StatusBadRequest, "invalid_offset", "use after or offset, not both")
-		}
-		c, ok := decodeAccountCursor(v)
-		if !ok {
-			return errorf(http.StatusBadRequest, "invalid_after", "the after parameter must be the next value of a previous page")
-		}
-		after = &c
-	}
-	page, err := s.store.Accounts(r.Context(), org, after, limit, offset)
-	if err != nil {
-		return err
-	}
-	for i, a := range page.Accounts {
-		if a.InvitationError != nil {
-			reason := sentence.Capitalize(*a.InvitationError)
-			page.Accounts[i].InvitationError = &reason
-		}
-	}
-	var next *string
-	if page.Next != nil {
-		c := encodeAccountCursor(*page.Next)
-		next = &c
-	}
-	writeJSON(w, http.StatusOK, accountList{Accounts: page.Accounts, Total: page.Total, Next: next})
-	return nil
-}
-
-// accountList is the answer of GET /v1/organizations/{org}/accounts.
-type accountList struct {
-	Accounts []store.Account `json:"accounts"`
-	Total    int             `json:"total"` // the organization's accounts, all pages together
-	Next     *string         `json:"next"`  // pass as ?after= for the next page; null on the last
-}
-
-// encodeAccountCursor makes the opaque next value of a page of accounts: the last account's
-// creation time in microseconds (PostgreSQL's precision) and its id.
-func encodeAccountCursor(c store.AccountCursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + c.ID))
-}
-
-// decodeAccountCursor reads what encodeAccountCursor made; ok is false for anything else.
-func decodeAccountCursor(s string) (store.AccountCursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return store.AccountCursor{}, false
-	}
-	micros, id, ok := strings.Cut(string(b), ".")
-	if !ok {
-		return store.AccountCursor{}, false
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil {
-		return store.AccountCursor{}, false
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return store.AccountCursor{}, false
-	}
-	return store.AccountCursor{CreatedAt: time.UnixMicro(us).UTC(), ID: u.String()}, true
 }
 
 func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {

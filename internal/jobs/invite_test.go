@@ -326,8 +326,8 @@ func TestRefusedInvitationShowsOnTheAccount(t *testing.T) {
 		if bad.Invitation == nil || *bad.Invitation != "failed" || bad.InvitationError == nil || !strings.Contains(*bad.InvitationError, "550") {
 			t.Errorf("%s: bad account got invitation %v error %v, want failed with the 550", when, bad.Invitation, bad.InvitationError)
 		}
-		if bad.Status != "not_invited" {
-			t.Errorf("%s: bad account status: got %s, want not_invited", when, bad.Status)
+		if bad.Status != store.AccountInvitationFailed {
+			t.Errorf("%s: bad account status: got %s, want invitation_failed", when, bad.Status)
 		}
 		if good.Invitation == nil || *good.Invitation != "sent" || good.Status != "invited" {
 			t.Errorf("%s: good account got %s with invitation %v, want invited and sent", when, good.Status, good.Invitation)

@@ -95,6 +95,17 @@ func (s *Stack) AgeInvitations(d time.Duration, accountIDs ...string) {
 	}
 }
 
+// ExpireInvitations makes the live invitations of accountIDs expire a minute ago, as if
+// INVITATION_TTL had passed since they were sent.
+func (s *Stack) ExpireInvitations(accountIDs ...string) {
+	s.t.Helper()
+	const q = `UPDATE invitations SET expires_at = now() - interval '1 minute'
+		WHERE account_id = ANY($1::uuid[]) AND state IN ('pending', 'sent')`
+	if _, err := s.DB.Exec(q, pq.Array(accountIDs)); err != nil {
+		s.t.Fatalf("expire invitations: %v", err)
+	}
+}
+
 // WaitInvitationRecorded waits until the invitation is no longer pending (its email was sent
 // or failed and the worker recorded it) and returns its state.
 func (s *Stack) WaitInvitationRecorded(id string, timeout time.Duration) string {

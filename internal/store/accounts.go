@@ -9,33 +9,62 @@ import (
 	"github.com/lib/pq"
 )
 
+// An account's status as the API shows it. The database stores the account's lifecycle
+// (not_invited, invited, active); the invitation states are read from its latest invitation
+// when it is shown (see accountStatus), so nothing has to run for an invitation to count as
+// expired, and a resend, which makes a new invitation, ends the state at once.
+const (
+	AccountNotInvited        = "not_invited"
+	AccountInvited           = "invited"
+	AccountActive            = "active"
+	AccountInvitationFailed  = "invitation_failed"  // its latest invitation was refused or not sent; InvitationError says why
+	AccountInvitationExpired = "invitation_expired" // its latest invitation was sent and its link has expired unused
+)
+
+// AccountStatuses are the statuses an account can have, in the order of its life.
+var AccountStatuses = []string{AccountNotInvited, AccountInvited, AccountInvitationFailed, AccountInvitationExpired, AccountActive}
+
+// accountStatus is the status of account a whose latest invitation is i: active wins; then a
+// failed invitation, or a sent one whose link expired unused; otherwise the stored lifecycle.
+const accountStatus = `CASE WHEN a.status = 'active' THEN 'active'
+		WHEN i.state = 'failed' THEN 'invitation_failed'
+		WHEN i.state = 'sent' AND i.expires_at <= now() THEN 'invitation_expired'
+		ELSE a.status END`
+
 // Account is a MultiLine user account.
 type Account struct {
-	ID                string     `db:"id" json:"id"`
-	OrganizationID    string     `db:"organization_id" json:"organization_id"`
-	PermissionGroupID *string    `db:"permission_group_id" json:"permission_group_id"`
-	Identifier        string     `db:"identifier" json:"identifier"`
-	Firstname         string     `db:"firstname" json:"firstname"`
-	Lastname          string     `db:"lastname" json:"lastname"`
-	Language          string     `db:"language" json:"language"`
-	Status            string     `db:"status" json:"status"`
-	MultilineNumber   *string    `db:"multiline_number" json:"multiline_number"`
-	NumberState       *string    `db:"number_state" json:"number_state"`
-	Invitation        *string    `db:"invitation" json:"invitation"`
-	InvitationError   *string    `db:"invitation_error" json:"invitation_error,omitempty"`
-	BatchID           *string    `db:"batch_id" json:"batch_id"`
-	CreatedAt         time.Time  `db:"created_at" json:"created_at"`
-	ActivatedAt       *time.Time `db:"activated_at" json:"activated_at"`
+	ID                string  `db:"id" json:"id"`
+	OrganizationID    string  `db:"organization_id" json:"organization_id"`
+	PermissionGroupID *string `db:"permission_group_id" json:"permission_group_id"`
+	Identifier        string  `db:"identifier" json:"identifier"`
+	Firstname         string  `db:"firstname" json:"firstname"`
+	Lastname          string  `db:"lastname" json:"lastname"`
+	Language          string  `db:"language" json:"language"`
+	Status            string  `db:"status" json:"status"`
+	MultilineNumber   *string `db:"multiline_number" json:"multiline_number"`
+	NumberState       *string `db:"number_state" json:"number_state"`
+	Invitation        *string `db:"invitation" json:"invitation"`
+	InvitationError   *string `db:"invitation_error" json:"invitation_error,omitempty"`
+	// InvitationExpiresAt is when the link of its latest invitation stops working.
+	InvitationExpiresAt *time.Time `db:"invitation_expires_at" json:"invitation_expires_at,omitempty"`
+	BatchID             *string    `db:"batch_id" json:"batch_id"`
+	CreatedAt           time.Time  `db:"created_at" json:"created_at"`
+	ActivatedAt         *time.Time `db:"activated_at" json:"activated_at"`
 }
 
 const accountColumns = `a.id, a.organization_id, a.permission_group_id, a.identifier, a.firstname, a.lastname,
-	a.language, a.status, n.e164 AS multiline_number, n.state AS number_state,
-	i.state AS invitation, NULLIF(i.failure_reason, '') AS invitation_error, a.batch_id, a.created_at, a.activated_at`
+	a.language, ` + accountStatus + ` AS status, n.e164 AS multiline_number, n.state AS number_state,
+	i.state AS invitation, NULLIF(i.failure_reason, '') AS invitation_error,
+	CASE WHEN i.state IN ('pending', 'sent') THEN i.expires_at END AS invitation_expires_at,
+	a.batch_id, a.created_at, a.activated_at`
+
+// latestInvitation joins i, the latest invitation of account a, if any.
+const latestInvitation = `LEFT JOIN LATERAL (SELECT state, failure_reason, expires_at FROM invitations
+		WHERE account_id = a.id ORDER BY created_at DESC LIMIT 1) i ON true`
 
 const accountJoins = `FROM accounts a
 	LEFT JOIN numbers n ON n.account_id = a.id
-	LEFT JOIN LATERAL (SELECT state, failure_reason FROM invitations
-		WHERE account_id = a.id ORDER BY created_at DESC LIMIT 1) i ON true`
+	` + latestInvitation
 
 // AccountCursor is where a page of accounts ends: the last account's creation time and id,
 // the order Accounts lists them in.
@@ -47,28 +76,35 @@ type AccountCursor struct {
 // AccountPage is one page of an organization's accounts.
 type AccountPage struct {
 	Accounts []Account
-	Total    int            // the organization's accounts, all pages together
+	Total    int            // the organization's accounts (with the statuses asked for), all pages together
 	Next     *AccountCursor // where the next page starts; nil on the last page
 }
 
 // Accounts lists up to limit of organization orgID's accounts, oldest first, after the
-// cursor when it is not nil, then skipping offset of them. Paging by cursor keeps its place
-// while accounts are added or moved away; offset is kept for clients that used it.
-func (s *Store) Accounts(ctx context.Context, orgID string, after *AccountCursor, limit, offset int) (AccountPage, error) {
-	args := []any{orgID, limit + 1, offset}
-	q := `SELECT ` + accountColumns + ` ` + accountJoins + `
-		WHERE a.organization_id = $1`
+// cursor when it is not nil, then skipping offset of them; with statuses, only accounts with
+// one of them (AccountStatuses). Paging by cursor keeps its place while accounts are added or
+// moved away; offset is kept for clients that used it.
+func (s *Store) Accounts(ctx context.Context, orgID string, statuses []string, after *AccountCursor, limit, offset int) (AccountPage, error) {
+	args := []any{orgID, pq.Array(statuses), limit + 1, offset}
+	// $2 is NULL without statuses: every account.
+	where := `WHERE a.organization_id = $1 AND ($2::text[] IS NULL OR ` + accountStatus + ` = ANY($2))`
+	q := `SELECT ` + accountColumns + ` ` + accountJoins + ` ` + where
 	if after != nil {
-		q += ` AND (a.created_at, a.id) > ($4::timestamptz, $5::uuid)`
+		q += ` AND (a.created_at, a.id) > ($5::timestamptz, $6::uuid)`
 		args = append(args, after.CreatedAt, after.ID)
 	}
-	q += ` ORDER BY a.created_at, a.id LIMIT $2 OFFSET $3`
+	q += ` ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4`
 	page := AccountPage{Accounts: []Account{}}
 	if err := s.db.SelectContext(ctx, &page.Accounts, q, args...); err != nil {
 		return AccountPage{}, fmt.Errorf("list accounts: %w", mapErr(err))
 	}
-	const countQ = `SELECT count(*) FROM accounts WHERE organization_id = $1`
-	if err := s.db.GetContext(ctx, &page.Total, countQ, orgID); err != nil {
+	countQ := `SELECT count(*) FROM accounts a WHERE a.organization_id = $1`
+	countArgs := []any{orgID}
+	if statuses != nil {
+		countQ = `SELECT count(*) FROM accounts a ` + latestInvitation + ` ` + where
+		countArgs = args[:2]
+	}
+	if err := s.db.GetContext(ctx, &page.Total, countQ, countArgs...); err != nil {
 		return AccountPage{}, fmt.Errorf("count accounts: %w", mapErr(err))
 	}
 	if len(page.Accounts) > limit {
@@ -77,6 +113,19 @@ func (s *Store) Accounts(ctx context.Context, orgID string, after *AccountCursor
 		page.Next = &AccountCursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
 	return page, nil
+}
+
+// BatchAccounts returns the ids of the accounts batch batchID created that are in
+// organization orgID still and have one of statuses (AccountStatuses), oldest first.
+func (s *Store) BatchAccounts(ctx context.Context, batchID, orgID string, statuses []string) ([]string, error) {
+	const q = `SELECT a.id FROM accounts a ` + latestInvitation + `
+		WHERE a.batch_id = $1 AND a.organization_id = $2 AND ` + accountStatus + ` = ANY($3)
+		ORDER BY a.batch_line`
+	ids := []string{}
+	if err := s.db.SelectContext(ctx, &ids, q, batchID, orgID, pq.Array(statuses)); err != nil {
+		return nil, fmt.Errorf("batch accounts: %w", mapErr(err))
+	}
+	return ids, nil
 }
 
 // NumberAvailability says, for each of numbers, why it cannot be reserved in organization

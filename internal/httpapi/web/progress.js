@@ -28,6 +28,7 @@
     current = b;
     first = null;
     $("report").hidden = true;
+    $("resend").hidden = true;
     $("report-status").textContent = "";
     $("progress-card").hidden = false;
     showProgress(b, null);
@@ -138,6 +139,10 @@
     const btn = $("report");
     btn.hidden = false;
     btn.onclick = () => window.ML.downloadReport(b);
+    const resend = $("resend");
+    resend.textContent = window.ML.resendOf(b).label;
+    resend.hidden = false;
+    resend.onclick = () => window.ML.resendBatch(b, $("report-status"));
     btn.focus();
     if (window.ML.batchFinished) window.ML.batchFinished(b);
   }

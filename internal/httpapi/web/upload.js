@@ -106,26 +106,52 @@
     tr.append(cell(when), cell(b.filename || b.id), cell(b.status + (b.invite ? " · invite" : "")),
       cell(b.succeeded + " ok, " + b.failed + " failed" + (b.canceled ? ", " + b.canceled + " canceled" : "") + " of " + b.total, "num"));
     const td = document.createElement("td");
+    const name = (b.filename || b.id) + ", " + when;
     if (b.finished_at) {
-      const btn = document.createElement("button");
-      btn.type = "button";
-      btn.className = "secondary";
-      btn.textContent = "Report";
-      btn.setAttribute("aria-label", "Download the report of " + (b.filename || b.id) + ", " + when);
-      btn.addEventListener("click", () => downloadReport(b));
-      td.append(btn);
+      td.append(button("Report", "Download the report of " + name, () => downloadReport(b)));
+      const r = resendOf(b);
+      td.append(" ", button(r.label, r.aria + " of " + name, () => resendBatch(b, $("history-status"))));
     } else {
       // A batch still running: follow it in the progress card, as after its upload.
-      const btn = document.createElement("button");
-      btn.type = "button";
-      btn.className = "secondary";
-      btn.textContent = "Progress";
-      btn.setAttribute("aria-label", "Show the progress of " + (b.filename || b.id) + ", " + when);
-      btn.addEventListener("click", () => reopen(b));
-      td.append(btn);
+      td.append(button("Progress", "Show the progress of " + name, () => reopen(b)));
     }
     tr.append(td);
     return tr;
+  }
+
+  function button(text, aria, onclick) {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "secondary";
+    btn.textContent = text;
+    btn.setAttribute("aria-label", aria);
+    btn.addEventListener("click", onclick);
+    return btn;
+  }
+
+  // resendOf is what resending batch b means: its failed and expired invitations after
+  // Import & Invite; after Import, inviting the accounts that were never invited too.
+  function resendOf(b) {
+    return b.invite
+      ? { label: "Resend failed", aria: "Resend the failed and expired invitations", status: ["invitation_failed", "invitation_expired"] }
+      : { label: "Invite", aria: "Invite the accounts not invited yet, and resend failed and expired invitations", status: ["not_invited", "invitation_failed", "invitation_expired"] };
+  }
+
+  // resendBatch resends batch b's invitations (see resendOf) and says in el what was done.
+  async function resendBatch(b, el) {
+    clearError();
+    el.textContent = "Resending…";
+    try {
+      const r = await apiJSON("POST", "/v1/batches/" + encodeURIComponent(b.id) + "/resend", { status: resendOf(b).status });
+      let t = r.queued + (r.queued === 1 ? " invitation" : " invitations") + " queued, " + r.not_sent + " not sent.";
+      if (r.queued + r.not_sent === 0) t = "Nothing to resend: no account of this batch has an invitation to send again.";
+      const reasons = [...new Set((r.accounts || []).filter((a) => a.reason).map((a) => a.reason))];
+      if (reasons.length) t += " " + reasons.slice(0, 3).join(" ");
+      el.textContent = t;
+    } catch (err) {
+      el.textContent = "";
+      showError(err);
+    }
   }
 
   // batchChanged draws batch b's row in the history again, when it is there: the progress
@@ -288,5 +314,5 @@
     if (token()) signIn();
   });
 
-  Object.assign(window.ML, { downloadReport, batchFinished, batchChanged });
+  Object.assign(window.ML, { downloadReport, batchFinished, batchChanged, resendBatch, resendOf });
 })();
