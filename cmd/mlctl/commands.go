@@ -176,3 +176,35 @@ func templateFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args [
 		return exitOK
 	}
 }
+
+func undoFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
+		if len(args) != 1 {
+			return fail(stderr, usagef("the undo command takes one batch ID"))
+		}
+		var r struct {
+			Removed []struct {
+				AccountID      string `json:"account_id"`
+				Identifier     string `json:"identifier"`
+				ReleasedNumber string `json:"released_number"`
+			} `json:"removed"`
+			Kept []struct {
+				AccountID  string `json:"account_id"`
+				Identifier string `json:"identifier"`
+				Reason     string `json:"reason"`
+			} `json:"kept"`
+		}
+		if err := c.postJSON(ctx, "/v1/batches/"+pathEscape(args[0])+"/undo", map[string]any{}, &r); err != nil {
+			return fail(stderr, err)
+		}
+		for _, a := range r.Removed {
+			fmt.Fprintf(stdout, "%s\tremoved\t%s\t%s\n", a.AccountID, a.Identifier, a.ReleasedNumber)
+		}
+		for _, a := range r.Kept {
+			fmt.Fprintf(stdout, "%s\tkept\t%s\t%s\n", a.AccountID, a.Identifier, a.Reason)
+		}
+		fmt.Fprintf(stdout, "Batch %s undone: %d %s removed, %d kept\n", args[0], len(r.Removed),
+			plural(len(r.Removed), "account", "accounts"), len(r.Kept))
+		return exitOK
+	}
+}

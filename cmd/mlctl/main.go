@@ -6,6 +6,7 @@
 //	mlctl template --org ID [--xlsx] [-o PATH]
 //	mlctl resend --org ID ACCOUNT_ID...
 //	mlctl resend --batch ID [--status invitation_failed,invitation_expired]
+//	mlctl undo ID
 //	mlctl move --to ORG [--permission-group ID] ACCOUNT_ID...
 //	mlctl orgs
 //	mlctl groups --org ID
@@ -59,6 +60,8 @@ Usage:
   mlctl resend --org ID ACCOUNT_ID...
   mlctl resend --batch ID [--status LIST]
                                    resend a batch's failed and expired invitations
+  mlctl undo ID                    remove the accounts a finished batch created that are
+                                   not active yet, releasing their numbers
   mlctl move --to ORG [--permission-group ID] ACCOUNT_ID...
   mlctl orgs                       organization ids, names and free numbers
   mlctl groups --org ID            permission group ids (for upload)
@@ -88,6 +91,7 @@ var commands = map[string]command{
 	"template": {flags: templateFlags},
 	"resend":   {flags: resendFlags},
 	"move":     {flags: moveFlags},
+	"undo":     {flags: undoFlags},
 	"orgs":     {flags: orgsFlags},
 	"groups":   {flags: groupsFlags},
 	"accounts": {flags: accountsFlags},

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -62,5 +63,25 @@ func TestResendBatchCommand(t *testing.T) {
 	}
 	if code, _, errOut := mlctl("resend", "--batch", b.ID, "--org", org); code != exitUsage {
 		t.Errorf("resend --batch --org: got exit %d, stderr %q; want 2", code, errOut)
+	}
+}
+
+func TestUndoCommand(t *testing.T) {
+	s, org, group, mlctl := setup(t)
+	b := s.Invite(org, group, stacktest.CSV("acme.example", 1, 2))
+	s.SMTP.WaitForMessages(t, 2, 10*time.Second)
+	if got := s.Do("POST", "/v1/activation/"+s.ActivationToken(s.MessagesTo("user1@acme.example")[0]), "", map[string]any{}); got.Status != 200 {
+		t.Fatalf("activate user1: got %d %s", got.Status, got.Body)
+	}
+	code, out, errOut := mlctl("undo", b.ID)
+	if code != exitOK || !strings.Contains(out, "\tremoved\tuser2@acme.example\t+1555") || !strings.Contains(out, "\tkept\tuser1@acme.example\tThe account is active") ||
+		!strings.Contains(out, "1 account removed, 1 kept") {
+		t.Errorf("undo: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant user2 removed and user1 kept", code, out, errOut)
+	}
+	if code, out, _ := mlctl("undo", b.ID); code != exitOK || !strings.Contains(out, "0 accounts removed, 1 kept") {
+		t.Errorf("undo again: got exit %d\n%s\nwant nothing more removed", code, out)
+	}
+	if code, _, errOut := mlctl("undo"); code != exitUsage {
+		t.Errorf("undo without an ID: got exit %d, stderr %q; want 2", code, errOut)
 	}
 }

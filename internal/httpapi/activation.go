@@ -83,6 +83,8 @@ func goneMessage(g *store.InvitationGoneError, lang string) string {
 		return t.Used
 	case store.GoneReplaced:
 		return t.Replaced
+	case store.GoneWithdrawn:
+		return t.Withdrawn
 	}
 	return t.Failed
 }

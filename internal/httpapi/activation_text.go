@@ -12,6 +12,7 @@ import (
 type activationText struct {
 	Lang, Title, Hello, HelloName, Organization, Account, NumberLegend, Reserved, Choose string
 	NoNumbers, Activate, DoneTitle, DoneNumber, GoneTitle, Used, Replaced, Failed        string
+	Withdrawn                                                                            string // its batch was undone
 	AlreadyTitle                                                                         string // a used link opened again
 	NotFoundTitle, NotFound, TooManyTitle, TooMany, ProblemTitle, ValidUntil, Retry      string
 	NotOffered, FormTooLarge, FormUnreadable, expired                                    string
@@ -33,6 +34,7 @@ var activationTexts = map[string]activationText{
 		Used:          "This invitation has already been used to activate your account. You can sign in to MultiLine.",
 		Replaced:      "This invitation has been replaced by a newer one. Open the link in the most recent invitation email.",
 		Failed:        "This invitation could not be delivered and no longer works. Ask your administrator to send you a new one.",
+		Withdrawn:     "This invitation was withdrawn by your administrator and no longer works. Ask them whether you should still have a MultiLine account.",
 		NotFoundTitle: "This link is not valid", NotFound: "Check that you opened the whole link from your invitation email, or ask your administrator to send you a new invitation.",
 		TooManyTitle: "Too many attempts", TooMany: "Too many links that do not exist were tried from your network. Wait a few minutes, then open the link from your email again.",
 		ProblemTitle: "Your account could not be activated", ValidUntil: "This link is valid until %s.",
@@ -53,6 +55,7 @@ var activationTexts = map[string]activationText{
 		Used:          "Questo invito è già stato usato per attivare il Suo account. Può accedere a MultiLine.",
 		Replaced:      "Questo invito è stato sostituito da uno più recente. Apra il link contenuto nell'ultima email di invito ricevuta.",
 		Failed:        "Non è stato possibile consegnare questo invito, che non è più valido. Chieda al Suo amministratore di inviarLe un nuovo invito.",
+		Withdrawn:     "Questo invito è stato ritirato dal Suo amministratore e non è più valido. Chieda al Suo amministratore se deve ancora avere un account MultiLine.",
 		NotFoundTitle: "Questo link non è valido", NotFound: "Verifichi di aver aperto il link completo contenuto nell'email di invito, oppure chieda al Suo amministratore di inviarLe un nuovo invito.",
 		TooManyTitle: "Troppi tentativi", TooMany: "Dalla Sua rete sono stati provati troppi link inesistenti. Attenda qualche minuto, poi apra di nuovo il link contenuto nella Sua email.",
 		ProblemTitle: "Non è stato possibile attivare il Suo account", ValidUntil: "Il link è valido fino al giorno %s.",
@@ -73,6 +76,7 @@ var activationTexts = map[string]activationText{
 		Used:          "Mit dieser Einladung wurde Ihr Konto bereits aktiviert. Sie können sich bei MultiLine anmelden.",
 		Replaced:      "Diese Einladung wurde durch eine neuere ersetzt. Öffnen Sie den Link in der neuesten Einladungs-E-Mail.",
 		Failed:        "Diese Einladung konnte nicht zugestellt werden und ist nicht mehr gültig. Bitten Sie Ihren Administrator um eine neue Einladung.",
+		Withdrawn:     "Diese Einladung wurde von Ihrem Administrator zurückgezogen und ist nicht mehr gültig. Fragen Sie ihn, ob Sie weiterhin ein MultiLine-Konto erhalten sollen.",
 		NotFoundTitle: "Dieser Link ist ungültig", NotFound: "Prüfen Sie, ob Sie den vollständigen Link aus Ihrer Einladungs-E-Mail geöffnet haben, oder bitten Sie Ihren Administrator um eine neue Einladung.",
 		TooManyTitle: "Zu viele Versuche", TooMany: "Aus Ihrem Netzwerk wurden zu viele nicht existierende Links aufgerufen. Warten Sie einige Minuten und öffnen Sie dann den Link aus Ihrer E-Mail erneut.",
 		ProblemTitle: "Ihr Konto konnte nicht aktiviert werden", ValidUntil: "Dieser Link ist gültig bis zum %s.",
@@ -93,6 +97,7 @@ var activationTexts = map[string]activationText{
 		Used:          "Cette invitation a déjà servi à activer votre compte. Vous pouvez vous connecter à MultiLine.",
 		Replaced:      "Cette invitation a été remplacée par une plus récente. Ouvrez le lien figurant dans le dernier e-mail d'invitation.",
 		Failed:        "Cette invitation n'a pas pu être distribuée et n'est plus valable. Demandez à votre administrateur de vous en envoyer une nouvelle.",
+		Withdrawn:     "Cette invitation a été retirée par votre administrateur et n'est plus valable. Demandez-lui si vous devez toujours disposer d'un compte MultiLine.",
 		NotFoundTitle: "Ce lien n'est pas valable", NotFound: "Vérifiez que vous avez ouvert le lien complet de votre e-mail d'invitation, ou demandez à votre administrateur de vous envoyer une nouvelle invitation.",
 		TooManyTitle: "Trop de tentatives", TooMany: "Trop de liens inexistants ont été essayés depuis votre réseau. Patientez quelques minutes, puis ouvrez de nouveau le lien de votre e-mail.",
 		ProblemTitle: "Votre compte n'a pas pu être activé", ValidUntil: "Ce lien est valable jusqu'au %s.",
@@ -113,6 +118,7 @@ var activationTexts = map[string]activationText{
 		Used:          "Esta invitación ya se ha usado para activar su cuenta. Puede iniciar sesión en MultiLine.",
 		Replaced:      "Esta invitación se ha sustituido por otra más reciente. Abra el enlace del último correo de invitación que haya recibido.",
 		Failed:        "No se ha podido entregar esta invitación y ya no es válida. Pida a su administrador que le envíe una nueva.",
+		Withdrawn:     "Su administrador ha retirado esta invitación y ya no es válida. Pregúntele si todavía debe tener una cuenta de MultiLine.",
 		NotFoundTitle: "Este enlace no es válido", NotFound: "Compruebe que ha abierto el enlace completo del correo de invitación o pida a su administrador que le envíe una nueva invitación.",
 		TooManyTitle: "Demasiados intentos", TooMany: "Se han probado demasiados enlaces inexistentes desde su red. Espere unos minutos y vuelva a abrir el enlace de su correo.",
 		ProblemTitle: "No se ha podido activar su cuenta", ValidUntil: "El enlace es válido hasta el %s.",

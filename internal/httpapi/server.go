@@ -83,6 +83,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /v1/batches/{id}/report.xlsx", s.authed(s.batchReportXLSX, store.PrivAccounts, store.PrivReports))
 	mux.Handle("POST /v1/batches/{id}/cancel", s.authed(s.cancelBatch, store.PrivAccounts))
 	mux.Handle("POST /v1/batches/{id}/resend", s.authed(s.resendBatch, store.PrivAccounts))
+	mux.Handle("POST /v1/batches/{id}/undo", s.authed(s.undoBatch, store.PrivAccounts))
 
 	mux.Handle("GET /v1/organizations/{org}/invitation-templates/{language}", s.authed(s.getInvitationTemplate, store.PrivAccounts))
 	mux.Handle("PUT /v1/organizations/{org}/invitation-templates/{language}", s.authed(s.putInvitationTemplate, store.PrivAccounts))

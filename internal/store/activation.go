@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -40,10 +41,11 @@ type Activation struct {
 
 // Why an activation link no longer works.
 const (
-	GoneExpired  = "expired"
-	GoneUsed     = "used"
-	GoneReplaced = "replaced"
-	GoneFailed   = "failed"
+	GoneExpired   = "expired"
+	GoneUsed      = "used"
+	GoneReplaced  = "replaced"
+	GoneFailed    = "failed"
+	GoneWithdrawn = "withdrawn" // the account was removed when its batch was undone
 )
 
 // InvitationGoneError refuses an activation link that worked once but no longer does.
@@ -81,7 +83,7 @@ const activationQuery = `SELECT i.id AS invitation_id, i.token_hash, i.state, i.
 func (s *Store) Activation(ctx context.Context, hash []byte) (Activation, error) {
 	var a Activation
 	if err := s.db.GetContext(ctx, &a, activationQuery, hash); err != nil {
-		return Activation{}, fmt.Errorf("get activation: %w", mapErr(err))
+		return Activation{}, withdrawn(ctx, s.db, hash, fmt.Errorf("get activation: %w", mapErr(err)))
 	}
 	if err := a.usable(hash); err != nil {
 		return Activation{}, err
@@ -92,6 +94,24 @@ func (s *Store) Activation(ctx context.Context, hash []byte) (Activation, error)
 	}
 	a.Numbers = numbers
 	return a, nil
+}
+
+// withdrawn returns, for a token whose invitation was not found (err), an
+// *InvitationGoneError when its link was withdrawn by an undo (see UndoBatch), and err
+// otherwise.
+func withdrawn(ctx context.Context, db sqlx.QueryerContext, hash []byte, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var lang string
+	const q = `SELECT language FROM withdrawn_links WHERE token_hash = $1`
+	switch qerr := sqlx.GetContext(ctx, db, &lang, q, hash); {
+	case errors.Is(qerr, sql.ErrNoRows):
+		return err
+	case qerr != nil:
+		return fmt.Errorf("withdrawn links: %w", qerr)
+	}
+	return &InvitationGoneError{Why: GoneWithdrawn, Language: lang}
 }
 
 // usable says whether the link still activates. The row was found by hash, so the comparison
@@ -129,7 +149,7 @@ func (s *Store) Activate(ctx context.Context, hash []byte, number string) (Activ
 	var a Activation
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &a, activationQuery+` FOR UPDATE OF i, a`, hash); err != nil {
-			return fmt.Errorf("lock invitation: %w", mapErr(err))
+			return withdrawn(ctx, tx, hash, fmt.Errorf("lock invitation: %w", mapErr(err)))
 		}
 		if err := a.usable(hash); err != nil {
 			return err

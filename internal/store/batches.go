@@ -51,10 +51,17 @@ type Batch struct {
 	StartedAt         *time.Time `db:"started_at" json:"started_at"`
 	CancelRequestedAt *time.Time `db:"cancel_requested_at" json:"cancel_requested_at,omitempty"`
 	FinishedAt        *time.Time `db:"finished_at" json:"finished_at"`
+	// UndoneAt is when the batch was undone (UndoBatch), by UndoneBy; UndoRemoved counts the
+	// accounts its undos removed, UndoKept those the last one kept.
+	UndoneAt    *time.Time `db:"undone_at" json:"undone_at"`
+	UndoneBy    *string    `db:"undone_by" json:"undone_by,omitempty"`
+	UndoRemoved int        `db:"undo_removed" json:"undo_removed"`
+	UndoKept    int        `db:"undo_kept" json:"undo_kept"`
 }
 
 const batchColumns = `b.id, b.organization_id, b.permission_group_id, b.uploaded_by, b.filename, b.invite, b.delimiter,
 	b.status, b.total, b.created_at, b.started_at, b.cancel_requested_at, b.finished_at,
+	b.undone_at, b.undone_by, b.undo_removed, b.undo_kept,
 	c.processed, c.succeeded, c.failed, c.canceled`
 
 // batchCounts counts a batch's settled rows by outcome; it reads only the batch's rows

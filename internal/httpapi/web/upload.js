@@ -103,14 +103,16 @@
     const tr = document.createElement("tr");
     tr.dataset.batch = b.id;
     const when = new Date(b.created_at).toLocaleString();
-    tr.append(cell(when), cell(b.filename || b.id), cell(b.status + (b.invite ? " · invite" : "")),
-      cell(b.succeeded + " ok, " + b.failed + " failed" + (b.canceled ? ", " + b.canceled + " canceled" : "") + " of " + b.total, "num"));
+    tr.append(cell(when), cell(b.filename || b.id), cell(b.status + (b.invite ? " · invite" : "") + (b.undone_at ? " · undone" : "")),
+      cell(b.succeeded + " ok, " + b.failed + " failed" + (b.canceled ? ", " + b.canceled + " canceled" : "") + " of " + b.total +
+        (b.undone_at ? "; undone: " + b.undo_removed + " removed, " + b.undo_kept + " kept" : ""), "num"));
     const td = document.createElement("td");
     const name = (b.filename || b.id) + ", " + when;
     if (b.finished_at) {
       td.append(button("Report", "Download the report of " + name, () => downloadReport(b)));
       const r = resendOf(b);
       td.append(" ", button(r.label, r.aria + " of " + name, () => resendBatch(b, $("history-status"))));
+      if (!b.undone_at) td.append(" ", undoButton(b, name));
     } else {
       // A batch still running: follow it in the progress card, as after its upload.
       td.append(button("Progress", "Show the progress of " + name, () => reopen(b)));
@@ -127,6 +129,42 @@
     btn.setAttribute("aria-label", aria);
     btn.addEventListener("click", onclick);
     return btn;
+  }
+
+  // undoButton asks for a second click before it undoes batch b: undoing removes accounts.
+  function undoButton(b, name) {
+    let armed = null;
+    const btn = button("Undo", "Undo the import of " + name + ": remove its accounts that are not active yet", async () => {
+      if (!armed) {
+        btn.textContent = "Remove its accounts?";
+        armed = setTimeout(() => { armed = null; btn.textContent = "Undo"; }, 5000);
+        return;
+      }
+      clearTimeout(armed);
+      btn.disabled = true;
+      await undoBatch(b, $("history-status"));
+    });
+    return btn;
+  }
+
+  // undoBatch undoes batch b and says in el what was removed and kept.
+  async function undoBatch(b, el) {
+    clearError();
+    el.textContent = "Undoing…";
+    try {
+      const r = await apiJSON("POST", "/v1/batches/" + encodeURIComponent(b.id) + "/undo");
+      const kept = r.kept || [];
+      let t = "Undone: " + r.removed.length + (r.removed.length === 1 ? " account" : " accounts") + " removed, their numbers released and their links withdrawn; " +
+        kept.length + " kept.";
+      if (kept.length) t += " Kept: " + kept.map((k) => k.identifier + " (" + k.code + ")").join(", ") + ".";
+      el.textContent = t;
+      batchChanged(r.batch);
+      refreshNumbers();
+    } catch (err) {
+      el.textContent = "";
+      showError(err);
+      loadBatches();
+    }
   }
 
   // resendOf is what resending batch b means: its failed and expired invitations after
