@@ -11,7 +11,7 @@
 //	mlctl orgs
 //	mlctl groups --org ID
 //	mlctl accounts --org ID [--status LIST]
-//	mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
+//	mlctl settings --org ID [--allowed-domains LIST] [--default-group ID] [--pool-threshold N]
 //
 // Every command takes --token and --url, or reads MULTILINE_TOKEN and MULTILINE_URL
 // (default http://localhost:8080).
@@ -69,8 +69,9 @@ Usage:
                                    account ids (for resend and move); LIST is of
                                    not_invited, invited, invitation_failed,
                                    invitation_expired, active
-  mlctl settings --org ID [--allowed-domains LIST] [--default-group ID]
-                                   show the invitation policy; the flags given change it
+  mlctl settings --org ID [--allowed-domains LIST] [--default-group ID] [--pool-threshold N]
+                                   show the invitation policy and the pool alert; the
+                                   flags given change them
 
 Every command takes --token (or MULTILINE_TOKEN) and --url (or MULTILINE_URL,
 default http://localhost:8080). Run "mlctl COMMAND -h" for a command's flags.

@@ -28,6 +28,18 @@ func TestSettingsCommand(t *testing.T) {
 	if code, out, _ := mlctl("settings", "--org", org, "--allowed-domains", ""); code != exitOK || !strings.Contains(out, "Allowed email domains:     any\n") {
 		t.Errorf(`settings --allowed-domains "": got exit %d\n%s\nwant any domain again`, code, out)
 	}
+	// 20 numbers Available, under a threshold of 25: the alert is raised at once.
+	code, out, errOut = mlctl("settings", "--org", org, "--pool-threshold", "25")
+	if code != exitOK || !strings.Contains(out, "Pool alert threshold:      under 25 available\n") ||
+		!strings.Contains(out, "Pool alert:                RAISED since ") {
+		t.Errorf("settings --pool-threshold 25: got exit %d\nstdout:\n%s\nstderr:\n%s\nwant the alert raised", code, out, errOut)
+	}
+	if code, out, _ := mlctl("settings", "--org", org, "--pool-threshold", "0"); code != exitOK || !strings.Contains(out, "Pool alert:                not raised (20 available)\n") {
+		t.Errorf("settings --pool-threshold 0: got exit %d\n%s\nwant the alert cleared", code, out)
+	}
+	if code, _, errOut := mlctl("settings", "--org", org, "--pool-threshold", "-1"); code != exitFailed || !strings.Contains(errOut, "invalid_threshold") {
+		t.Errorf("settings --pool-threshold -1: got exit %d, stderr %q; want 1 invalid_threshold", code, errOut)
+	}
 	if code, _, errOut := mlctl("settings"); code != exitUsage || !strings.Contains(errOut, "--org") {
 		t.Errorf("settings without --org: got exit %d, stderr %q; want 2 naming --org", code, errOut)
 	}

@@ -109,6 +109,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	if err := s.enqueue(r, b.ID, pending); err != nil {
 		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
 	}
+	s.checkPools(r, orgID)
 	out := s.batchJSON(b)
 	out.Notices = sentences(file.Notices)
 	writeJSON(w, http.StatusAccepted, out)

@@ -66,17 +66,16 @@ func (s *Server) resendInvitations(w http.ResponseWriter, r *http.Request, admin
 	if err != nil {
 		return err
 	}
-	results := []store.ResendResult{}
-	if len(valid) > 0 {
-		if results, err = s.store.ResendInvitations(r.Context(), org, valid); err != nil {
-			return err
-		}
-	}
+	var notAccounts []store.ResendResult
 	for _, id := range malformed {
-		results = append(results, store.ResendResult{AccountID: id, Status: store.ResendNotSent,
+		notAccounts = append(notAccounts, store.ResendResult{AccountID: id, Status: store.ResendNotSent,
 			Code: store.ResendNotFound, Reason: "this is not an account id"})
 	}
-	writeJSON(w, http.StatusAccepted, s.sendResent(r, org, results))
+	out, err := s.resend(r, org, valid, notAccounts...)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 
@@ -116,21 +115,27 @@ func (s *Server) resendBatch(w http.ResponseWriter, r *http.Request, admin store
 	if err != nil {
 		return err
 	}
-	results := []store.ResendResult{}
-	if len(ids) > 0 {
-		if results, err = s.store.ResendInvitations(r.Context(), b.OrganizationID, ids); err != nil {
-			return err
-		}
+	out, err := s.resend(r, b.OrganizationID, ids)
+	if err != nil {
+		return err
 	}
-	out := s.sendResent(r, b.OrganizationID, results)
 	out["batch_id"], out["status"] = b.ID, statuses
 	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 
-// sendResent enqueues the emails of the invitations a resend created and returns the answer
-// for it: per account whether an email is on its way or why not.
-func (s *Server) sendResent(r *http.Request, org string, results []store.ResendResult) map[string]any {
+// resend is Resend Invitation for accounts ids of organization org: it stores the new
+// invitations, enqueues their emails and returns the answer, per account (and per one of
+// extra, ids that are no accounts) whether an email is on its way or why not.
+func (s *Server) resend(r *http.Request, org string, ids []string, extra ...store.ResendResult) (map[string]any, error) {
+	results := []store.ResendResult{}
+	if len(ids) > 0 {
+		var err error
+		if results, err = s.store.ResendInvitations(r.Context(), org, ids); err != nil {
+			return nil, err
+		}
+	}
+	results = append(results, extra...)
 	var invitations []string
 	for _, res := range results {
 		if res.Status == store.ResendQueued {
@@ -150,10 +155,11 @@ func (s *Server) sendResent(r *http.Request, org string, results []store.ResendR
 	for i := range results {
 		results[i].Reason = sentence.Capitalize(results[i].Reason)
 	}
+	s.checkPools(r, org) // a resend reserves numbers for accounts that had none
 	return map[string]any{
 		"organization_id": org,
 		"queued":          len(invitations),
 		"not_sent":        len(results) - len(invitations),
 		"accounts":        results,
-	}
+	}, nil
 }

@@ -59,6 +59,11 @@ func (s *Server) moveAccounts(w http.ResponseWriter, r *http.Request, admin stor
 	if err != nil {
 		return err
 	}
+	orgs := []string{dest}
+	for _, m := range moved {
+		orgs = append(orgs, m.FromOrganizationID)
+	}
+	s.checkPools(r, orgs...)
 	writeJSON(w, http.StatusOK, map[string]any{"organization_id": dest, "moved": len(moved), "accounts": moved})
 	return nil
 }

@@ -156,6 +156,7 @@ func (s *Server) addNumbers(w http.ResponseWriter, r *http.Request, admin store.
 	case err != nil:
 		return err
 	}
+	s.checkPools(r, org)
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -18,6 +18,7 @@ type settingsBody struct {
 	BatchReportRecipients    *[]string `json:"batch_report_recipients"`
 	DefaultPermissionGroupID *string   `json:"default_permission_group_id"`
 	AllowedEmailDomains      *[]string `json:"allowed_email_domains"`
+	PoolAlertThreshold       *int      `json:"pool_alert_threshold"`
 }
 
 func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
@@ -40,6 +41,11 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin st
 			return err
 		}
 	}
+	if t := body.PoolAlertThreshold; t != nil && (*t < 0 || *t > maxPoolAlertThreshold) {
+		return errorf(http.StatusUnprocessableEntity, "invalid_threshold",
+			"the pool_alert_threshold must be a whole number from 0 (no threshold) to %d, not %d", maxPoolAlertThreshold, *t)
+	}
+	set.PoolAlertThreshold = body.PoolAlertThreshold
 	if body.AllowedEmailDomains != nil {
 		if set.AllowedEmailDomains, err = allowedDomains(*body.AllowedEmailDomains); err != nil {
 			return err
@@ -52,9 +58,18 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin st
 	if err != nil {
 		return err
 	}
+	if set.PoolAlertThreshold != nil {
+		s.checkPools(r, org)
+		if o, err = s.store.Organization(r.Context(), org); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, o)
 	return nil
 }
+
+// maxPoolAlertThreshold is the largest pool_alert_threshold (the schema's bound).
+const maxPoolAlertThreshold = 1000000
 
 // recipients checks a list of email recipients: plain addresses, answered lower case.
 func recipients(raw []string) ([]string, error) {

@@ -33,6 +33,7 @@ func (s *Server) undoBatch(w http.ResponseWriter, r *http.Request, admin store.A
 	case err != nil:
 		return err
 	}
+	s.checkPools(r, b.OrganizationID) // its numbers are Available again
 	for i := range undo.Kept {
 		undo.Kept[i].Reason = sentence.Capitalize(undo.Kept[i].Reason)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/store"
 )
@@ -74,66 +73,4 @@ func (c *capacity) get() int {
 		c.value = sum
 	}
 	return c.value
-}
-
-// feedLoop feeds, one feed at a time, the organizations of the batches whose rows settled
-// since the last feed: under load many settles share one feed, and a lone settle is fed at
-// once. A feed that fails is left to the next settle and to the reconciler.
-type feedLoop struct {
-	feeder  *Feeder
-	log     zerolog.Logger
-	mu      sync.Mutex
-	batches map[string]struct{}
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-func newFeedLoop(f *Feeder, log zerolog.Logger) *feedLoop {
-	l := &feedLoop{feeder: f, log: log, batches: map[string]struct{}{}, wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go l.run()
-	return l
-}
-
-// settled notes that rows of batchIDs settled: their organizations have room again.
-func (l *feedLoop) settled(batchIDs ...string) {
-	l.mu.Lock()
-	for _, id := range batchIDs {
-		l.batches[id] = struct{}{}
-	}
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (l *feedLoop) run() {
-	defer close(l.done)
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-l.wake:
-		}
-		l.mu.Lock()
-		ids := make([]string, 0, len(l.batches))
-		for id := range l.batches {
-			ids = append(ids, id)
-		}
-		clear(l.batches)
-		l.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := l.feeder.Feed(ctx, ids); err != nil {
-			l.log.Warn().Err(err).Strs("batch_ids", ids).Msg("could not feed rows to the queue; the next settle or the reconciler will")
-		}
-		cancel()
-	}
-}
-
-// close stops the loop after the feed under way.
-func (l *feedLoop) close() {
-	close(l.stop)
-	<-l.done
 }

@@ -48,8 +48,9 @@ type Handler struct {
 	holder  string
 	claims  *batcher[store.RowClaim, store.ClaimResult]
 	records *batcher[store.Outcome, struct{}]
-	// feed hands their organizations' next rows to the queue as rows settle.
-	feed *feedLoop
+	// feed hands their organizations' next rows to the queue as rows settle; pools checks
+	// their pool alerts.
+	feed, pools *loop
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
@@ -67,7 +68,12 @@ type Handler struct {
 // after a batch's last row, the next rows of an organization as its rows settle).
 func NewHandler(cfg Config, st *store.Store, mail Sender, feeder *Feeder, m *metrics.Worker, log zerolog.Logger) *Handler {
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: feeder.Client, log: log, metrics: m, now: time.Now, holder: newHolder(),
-		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: newFeedLoop(feeder, log.With().Str("component", "feed").Logger())}
+		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom),
+		feed: newLoop("feed rows to the queue", 0, func(ctx context.Context, ids []string) error {
+			_, err := feeder.Feed(ctx, ids)
+			return err
+		}, log.With().Str("component", "feed").Logger()),
+		pools: newLoop("check pool alerts", poolCheckGap, feeder.checkBatchPools, log.With().Str("component", "pools").Logger())}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
 	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)
@@ -88,6 +94,7 @@ func (h *Handler) Close() {
 	h.claims.Close()
 	h.records.Close()
 	h.feed.close()
+	h.pools.close()
 }
 
 func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
@@ -97,7 +104,7 @@ func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]sto
 	}
 	for i, r := range res {
 		if r.Claim == store.ClaimDone {
-			h.feed.settled(claims[i].BatchID)
+			h.settled(claims[i].BatchID)
 		}
 	}
 	return res, h.finalizeIfSettled(ctx, settled)
@@ -109,9 +116,20 @@ func (h *Handler) settle(ctx context.Context, outcomes []store.Outcome) ([]struc
 		return nil, err
 	}
 	for _, o := range outcomes {
-		h.feed.settled(o.BatchID)
+		h.settled(o.BatchID)
 	}
 	return make([]struct{}, len(outcomes)), h.finalizeIfSettled(ctx, settled)
+}
+
+// poolCheckGap is the least time between two pool checks of one worker: a check costs a few
+// queries per organization, and a batch settles hundreds of rows a second.
+const poolCheckGap = 250 * time.Millisecond
+
+// settled notes that a row of batch batchID settled: its organization's window has room
+// again, and its pool has changed.
+func (h *Handler) settled(batchID string) {
+	h.feed.settled(batchID)
+	h.pools.settled(batchID)
 }
 
 // Mux registers every task handler in one place.
@@ -121,6 +139,7 @@ func (h *Handler) Mux() *asynq.ServeMux {
 	mux.HandleFunc(TypeFinalize, h.handleFinalize)
 	mux.HandleFunc(TypeInvitation, h.handleInvitation)
 	mux.HandleFunc(TypeNotify, h.handleNotify)
+	mux.HandleFunc(TypePoolAlert, h.handlePoolAlert)
 	return mux
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
@@ -65,24 +66,33 @@ func (h *Handler) handleNotify(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("build summary: %w", err)
 	}
-	err = h.mail.Send(ctx, msg)
-	sent, reason := err == nil, ""
-	switch {
-	case err == nil:
-		h.metrics.EmailsSent.WithLabelValues("batch_summary").Inc()
-	case mailer.IsPermanent(err):
-		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "permanent").Inc()
-		log.Warn().Err(err).Msg("batch summary refused by the mail server")
-		reason = err.Error()
-	case lastAttempt(ctx):
-		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "permanent").Inc()
-		log.Error().Err(err).Msg("batch summary failed on its last attempt")
-		reason = fmt.Sprintf("gave up after %d attempts: %v", notifyMaxRetry+1, err)
-	default:
-		h.metrics.EmailsFailed.WithLabelValues("batch_summary", "transient").Inc()
-		return fmt.Errorf("send batch summary: %w", err)
+	sent, reason, err := h.sendAdminEmail(ctx, "batch_summary", msg, log)
+	if err != nil {
+		return err
 	}
 	return h.store.RecordNotification(ctx, p.BatchID, p.Recipient, sent, reason)
+}
+
+// sendAdminEmail sends an email of kind (a metrics label: batch_summary, pool_alert) to an
+// administrator and says how it went: sent, or failed for good with the reason to record;
+// err when it failed transiently and its task is to retry.
+func (h *Handler) sendAdminEmail(ctx context.Context, kind string, msg mailer.Message, log zerolog.Logger) (sent bool, reason string, err error) {
+	err = h.mail.Send(ctx, msg)
+	switch {
+	case err == nil:
+		h.metrics.EmailsSent.WithLabelValues(kind).Inc()
+		return true, "", nil
+	case mailer.IsPermanent(err):
+		h.metrics.EmailsFailed.WithLabelValues(kind, "permanent").Inc()
+		log.Warn().Err(err).Str("kind", kind).Msg("email refused by the mail server")
+		return false, err.Error(), nil
+	case lastAttempt(ctx):
+		h.metrics.EmailsFailed.WithLabelValues(kind, "permanent").Inc()
+		log.Error().Err(err).Str("kind", kind).Msg("email failed on its last attempt")
+		return false, fmt.Sprintf("gave up after %d attempts: %v", notifyMaxRetry+1, err), nil
+	}
+	h.metrics.EmailsFailed.WithLabelValues(kind, "transient").Inc()
+	return false, "", fmt.Errorf("send %s: %w", kind, err)
 }
 
 // summaryMessage renders the summary email of batch p.BatchID for p.Recipient.

@@ -93,7 +93,9 @@ func (r *Reconciler) Once(ctx context.Context) error {
 }
 
 // feed tops up every organization's window: rows settle without a feed after them when a
-// worker dies between the two or a feed fails.
+// worker dies between the two or a feed fails. Then it checks the pool alerts of every
+// organization that may need it, for changes no check followed (a batch canceled, a worker
+// gone), and enqueues their emails that Redis lost.
 func (r *Reconciler) feed(ctx context.Context) error {
 	n, err := r.feeder.Feed(ctx, nil)
 	if err != nil {
@@ -101,6 +103,9 @@ func (r *Reconciler) feed(ctx context.Context) error {
 	}
 	if n > 0 {
 		r.log.Info().Int("rows", n).Msg("fed rows that no settle had fed")
+	}
+	if err := r.feeder.CheckPools(ctx, nil); err != nil {
+		return fmt.Errorf("check pool alerts: %w", err)
 	}
 	return nil
 }

@@ -18,10 +18,11 @@ const (
 	TypeFinalize   = "batch:finalize"
 	TypeInvitation = "invitation:send"
 	TypeNotify     = "batch:notify"
+	TypePoolAlert  = "pool:alert"
 )
 
 // TaskTypes are the types of every task a worker runs.
-var TaskTypes = []string{TypeRow, TypeFinalize, TypeInvitation, TypeNotify}
+var TaskTypes = []string{TypeRow, TypeFinalize, TypeInvitation, TypeNotify, TypePoolAlert}
 
 // Queues names the Asynq queues; a Prefix keeps deployments (and tests) sharing one Redis apart.
 type Queues struct {
@@ -38,7 +39,7 @@ func (q Queues) Finalize() string { return q.Prefix + "finalize" }
 // Invitations is the queue of invitation emails sent outside a batch (Resend Invitation).
 func (q Queues) Invitations() string { return q.Prefix + "invitations" }
 
-// Notify is the queue of batch summary emails to administrators.
+// Notify is the queue of emails to administrators: batch summaries and pool alerts.
 func (q Queues) Notify() string { return q.Prefix + "notify" }
 
 // Marker is the key by which a worker tells that Redis lost its data (see Watch). It sits in

@@ -54,8 +54,35 @@ multiline_numbers{organization="EMPTY",state="assigned"} 0
 multiline_numbers{organization="EMPTY",state="available"} 0
 multiline_numbers{organization="EMPTY",state="reserved"} 0
 `)
-		if err := testutil.CollectAndCompare(metrics.NewPoolCollector(st.NumberCountsByOrganization), strings.NewReader(want)); err != nil {
+		if err := testutil.CollectAndCompare(metrics.NewPoolCollector(st.NumberCountsByOrganization), strings.NewReader(want), "multiline_numbers"); err != nil {
 			t.Error(err)
+		}
+	})
+
+	t.Run("pool alert and need by organization id, at zero from the start", func(t *testing.T) {
+		c := metrics.NewPoolCollector(st.NumberCountsByOrganization)
+		want := strings.NewReplacer("ACME", acme, "EMPTY", empty)
+		zero := want.Replace(`
+# HELP multiline_pool_alert 1 while an organization's pool alert (Threshold exceeded for invitations) is raised: its pending invitations need more numbers than are Available, or Available is under its pool_alert_threshold; it clears when the level recovers. Organization is its id.
+# TYPE multiline_pool_alert gauge
+multiline_pool_alert{organization="ACME"} 0
+multiline_pool_alert{organization="EMPTY"} 0
+`)
+		if err := testutil.CollectAndCompare(c, strings.NewReader(zero), "multiline_pool_alert"); err != nil {
+			t.Error(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE organizations SET pool_alert_threshold = 5 WHERE id = $1`, acme); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CheckPools(ctx, []string{acme, empty}); err != nil {
+			t.Fatal(err)
+		}
+		raised := strings.Replace(zero, `{organization="`+acme+`"} 0`, `{organization="`+acme+`"} 1`, 1)
+		if err := testutil.CollectAndCompare(c, strings.NewReader(raised), "multiline_pool_alert"); err != nil {
+			t.Errorf("Acme, 2 available under a threshold of 5: %v", err)
+		}
+		if n := testutil.CollectAndCount(c, "multiline_numbers_needed"); n != 2 {
+			t.Errorf("multiline_numbers_needed: got %d series, want one per organization", n)
 		}
 	})
 

@@ -22,7 +22,7 @@ const (
 // Label values the worker's counters have from the start, at zero, so that rate() and
 // increase() see their first burst and panels show 0 rather than nothing.
 var (
-	emailKinds   = []string{"invitation", "batch_summary"}
+	emailKinds   = []string{"invitation", "batch_summary", "pool_alert"}
 	emailClasses = []string{"transient", "permanent"}
 	batchStates  = []string{store.BatchCompleted, store.BatchCanceled}
 )

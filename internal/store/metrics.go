@@ -6,12 +6,15 @@ import (
 	"time"
 )
 
-// OrgNumberCounts is the size of one organization's number pool by state.
+// OrgNumberCounts is the size of one organization's number pool by state, what its pending
+// work needs of it, and whether its pool alert is raised.
 type OrgNumberCounts struct {
 	OrganizationID string `db:"organization_id"`
 	Available      int    `db:"available"`
 	Reserved       int    `db:"reserved"`
 	Assigned       int    `db:"assigned"`
+	Needed         int    `db:"needed"`       // see the pool_needs view
+	AlertRaised    bool   `db:"alert_raised"` // see pool_alert.go
 }
 
 // NumberCountsByOrganization counts every organization's numbers by state, for the
@@ -21,9 +24,12 @@ func (s *Store) NumberCountsByOrganization(ctx context.Context) ([]OrgNumberCoun
 	const q = `SELECT o.id AS organization_id,
 			count(n.e164) FILTER (WHERE n.state = 'available') AS available,
 			count(n.e164) FILTER (WHERE n.state = 'reserved') AS reserved,
-			count(n.e164) FILTER (WHERE n.state = 'assigned') AS assigned
+			count(n.e164) FILTER (WHERE n.state = 'assigned') AS assigned,
+			coalesce(pn.needed, 0) AS needed, coalesce(a.raised, false) AS alert_raised
 		FROM organizations o LEFT JOIN numbers n ON n.organization_id = o.id
-		GROUP BY o.id
+		LEFT JOIN pool_needs pn ON pn.organization_id = o.id
+		LEFT JOIN pool_alerts a ON a.organization_id = o.id
+		GROUP BY o.id, pn.needed, a.raised
 		ORDER BY o.id`
 	var out []OrgNumberCounts
 	if err := s.db.SelectContext(ctx, &out, q); err != nil {

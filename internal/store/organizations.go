@@ -27,13 +27,19 @@ type Organization struct {
 	// none: any (see domains.go).
 	AllowedEmailDomains pq.StringArray `db:"allowed_email_domains" json:"allowed_email_domains"`
 	// DefaultPermissionGroupID is the group a moved account takes when the move names none.
-	DefaultPermissionGroupID *string      `db:"default_permission_group_id" json:"default_permission_group_id"`
-	CreatedAt                time.Time    `db:"created_at" json:"created_at"`
-	Numbers                  NumberCounts `db:"numbers" json:"numbers"`
+	DefaultPermissionGroupID *string `db:"default_permission_group_id" json:"default_permission_group_id"`
+	// PoolAlertThreshold raises the pool alert when Available falls under it (0: only when
+	// the pending invitations need more than Available); PoolAlertRaisedAt is when the alert
+	// now raised was, nil while it is not (see pool_alert.go).
+	PoolAlertThreshold int          `db:"pool_alert_threshold" json:"pool_alert_threshold"`
+	PoolAlertRaisedAt  *time.Time   `db:"pool_alert_raised_at" json:"pool_alert_raised_at"`
+	CreatedAt          time.Time    `db:"created_at" json:"created_at"`
+	Numbers            NumberCounts `db:"numbers" json:"numbers"`
 }
 
 const organizationColumns = `o.id, o.name, o.social_messaging, o.smtp_data_offload,
 	o.batch_report_recipients, o.allowed_email_domains, o.default_permission_group_id, o.created_at,
+	o.pool_alert_threshold, (SELECT a.raised_at FROM pool_alerts a WHERE a.organization_id = o.id AND a.raised) AS pool_alert_raised_at,
 	count(n.e164) FILTER (WHERE n.state = 'available') AS "numbers.available",
 	count(n.e164) FILTER (WHERE n.state = 'reserved') AS "numbers.reserved",
 	count(n.e164) FILTER (WHERE n.state = 'assigned') AS "numbers.assigned"`

@@ -18,6 +18,7 @@
         const op = option(o.id, o.name);
         op.dataset.numbers = JSON.stringify(o.numbers || {});
         op.dataset.domains = (o.allowed_email_domains || []).join(", ");
+        op.dataset.alert = o.pool_alert_raised_at || "";
         return op;
       }));
       $("signin").hidden = true;
@@ -68,6 +69,11 @@
     const sel = $("org").selectedOptions[0];
     const n = sel ? JSON.parse(sel.dataset.numbers || "{}") : {};
     $("org-numbers").textContent = sel ? "Numbers: " + (n.available || 0) + " available, " + (n.reserved || 0) + " reserved, " + (n.assigned || 0) + " assigned" : "";
+    // The organization's pool alert: its pending invitations need more numbers than it has.
+    const alert = sel ? sel.dataset.alert : "";
+    $("org-alert").textContent = alert ? "Threshold exceeded for invitations since " + new Date(alert).toLocaleString() +
+      ": this organization has too few available numbers for what it has to invite. Add numbers before you Import & Invite." : "";
+    $("org-alert").hidden = !alert;
     // The organization's allowed email domains: rows with other addresses fail.
     const domains = sel ? sel.dataset.domains : "";
     $("org-domains").textContent = domains ? "Email addresses must end in " + domains + "; rows with other domains fail." : "";
@@ -80,7 +86,10 @@
     try {
       const o = await apiJSON("GET", "/v1/organizations/" + encodeURIComponent(id));
       const op = [...$("org").options].find((x) => x.value === id);
-      if (op) op.dataset.numbers = JSON.stringify(o.numbers || {});
+      if (op) {
+        op.dataset.numbers = JSON.stringify(o.numbers || {});
+        op.dataset.alert = o.pool_alert_raised_at || "";
+      }
       if (org() === id) showNumbers();
     } catch (err) {
       showError(err);
