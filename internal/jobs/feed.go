@@ -76,10 +76,11 @@ func (c *capacity) get() int {
 	return c.value
 }
 
-// feedLoop feeds, one feed at a time, the organizations of the batches whose rows settled
+// FeedLoop feeds, one feed at a time, the organizations of the batches whose rows settled
 // since the last feed: under load many settles share one feed, and a lone settle is fed at
-// once. A feed that fails is left to the next settle and to the reconciler.
-type feedLoop struct {
+// once. A feed that fails is left to the next settle and to the reconciler. A Handler runs
+// one; so does the benchmark's literal peer.
+type FeedLoop struct {
 	feeder  *Feeder
 	log     zerolog.Logger
 	mu      sync.Mutex
@@ -89,15 +90,16 @@ type feedLoop struct {
 	done    chan struct{}
 }
 
-func newFeedLoop(f *Feeder, log zerolog.Logger) *feedLoop {
-	l := &feedLoop{feeder: f, log: log, batches: map[string]struct{}{}, wake: make(chan struct{}, 1),
+// Loop starts a FeedLoop over f; Close stops it.
+func (f *Feeder) Loop(log zerolog.Logger) *FeedLoop {
+	l := &FeedLoop{feeder: f, log: log.With().Str("component", "feed").Logger(), batches: map[string]struct{}{}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go l.run()
 	return l
 }
 
-// settled notes that rows of batchIDs settled: their organizations have room again.
-func (l *feedLoop) settled(batchIDs ...string) {
+// Settled notes that rows of batchIDs settled: their organizations have room again.
+func (l *FeedLoop) Settled(batchIDs ...string) {
 	l.mu.Lock()
 	for _, id := range batchIDs {
 		l.batches[id] = struct{}{}
@@ -109,7 +111,7 @@ func (l *feedLoop) settled(batchIDs ...string) {
 	}
 }
 
-func (l *feedLoop) run() {
+func (l *FeedLoop) run() {
 	defer close(l.done)
 	for {
 		select {
@@ -124,6 +126,9 @@ func (l *feedLoop) run() {
 		}
 		clear(l.batches)
 		l.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if _, err := l.feeder.Feed(ctx, ids); err != nil {
 			l.log.Warn().Err(err).Strs("batch_ids", ids).Msg("could not feed rows to the queue; the next settle or the reconciler will")
@@ -132,8 +137,8 @@ func (l *feedLoop) run() {
 	}
 }
 
-// close stops the loop after the feed under way.
-func (l *feedLoop) close() {
+// Close stops the loop after the feed under way.
+func (l *FeedLoop) Close() {
 	close(l.stop)
 	<-l.done
 }

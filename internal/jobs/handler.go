@@ -49,7 +49,7 @@ type Handler struct {
 	claims  *batcher[store.RowClaim, store.ClaimResult]
 	records *batcher[store.Outcome, struct{}]
 	// feed hands their organizations' next rows to the queue as rows settle.
-	feed *feedLoop
+	feed *FeedLoop
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
@@ -67,7 +67,7 @@ type Handler struct {
 // after a batch's last row, the next rows of an organization as its rows settle).
 func NewHandler(cfg Config, st *store.Store, mail Sender, feeder *Feeder, m *metrics.Worker, log zerolog.Logger) *Handler {
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: feeder.Client, log: log, metrics: m, now: time.Now, holder: newHolder(),
-		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: newFeedLoop(feeder, log.With().Str("component", "feed").Logger())}
+		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: feeder.Loop(log)}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
 	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)
@@ -87,7 +87,7 @@ func newHolder() string {
 func (h *Handler) Close() {
 	h.claims.Close()
 	h.records.Close()
-	h.feed.close()
+	h.feed.Close()
 }
 
 func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
@@ -97,7 +97,7 @@ func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]sto
 	}
 	for i, r := range res {
 		if r.Claim == store.ClaimDone {
-			h.feed.settled(claims[i].BatchID)
+			h.feed.Settled(claims[i].BatchID)
 		}
 	}
 	return res, h.finalizeIfSettled(ctx, settled)
@@ -109,7 +109,7 @@ func (h *Handler) settle(ctx context.Context, outcomes []store.Outcome) ([]struc
 		return nil, err
 	}
 	for _, o := range outcomes {
-		h.feed.settled(o.BatchID)
+		h.feed.Settled(o.BatchID)
 	}
 	return make([]struct{}, len(outcomes)), h.finalizeIfSettled(ctx, settled)
 }
