@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/config"
@@ -82,9 +80,15 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	redisOpt := cfg.Redis
+	rdb, err := jobs.RedisClient(redisOpt)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
+	}
+	defer rdb.Close()
+	redisCheck := jobs.NewRedisCheck(rdb, log)
+	if err := redisCheck.Start(ctx); err != nil {
+		return err
 	}
 	// Tasks that find every connection busy wait for one; a relay limits how many connections
 	// one client may hold.
@@ -113,11 +117,6 @@ func run(ctx context.Context, log zerolog.Logger) error {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
 
-	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return errors.New("REDIS_URL: no Redis client for it")
-	}
-	defer rdb.Close()
 	recCtx, stopReconciler := context.WithCancel(context.Background())
 	reconciled := make(chan struct{}, 2)
 	reconciler := jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log)
@@ -132,7 +131,12 @@ func run(ctx context.Context, log zerolog.Logger) error {
 
 	hs := statusServer(cfg.WorkerAddr, reg,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
-		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return srv.Ping() }},
+		httpapi.Check{Name: "redis", Fn: func(ctx context.Context) error {
+			if err := srv.Ping(); err != nil {
+				return err
+			}
+			return redisCheck.Check(ctx)
+		}},
 	)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()

@@ -26,6 +26,7 @@ type RedisServer struct {
 	bin    string
 	dir    string // the server's --dir, empty because nothing is saved
 	port   int
+	args   []string // extra redis-server arguments
 	client *redis.Client
 
 	mu     sync.Mutex
@@ -35,14 +36,15 @@ type RedisServer struct {
 }
 
 // StartRedisServer starts a private redis-server on a free port, waits until it answers PING
-// and stops it when the test ends; it fails the test when redis-server is not on PATH.
-func StartRedisServer(t testing.TB) *RedisServer {
+// and stops it when the test ends; it fails the test when redis-server is not on PATH. args
+// are more redis-server arguments, such as "--maxmemory", "5mb".
+func StartRedisServer(t testing.TB, args ...string) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("testenv: this test runs a Redis server of its own and needs redis-server on PATH (apt-get install redis-server, brew install redis): %v", err)
 	}
-	s := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
+	s := &RedisServer{t: t, bin: bin, dir: t.TempDir(), args: args}
 	// The free port is found by listening and closing, so another process may take it before
 	// redis-server binds it; a few tries make that harmless.
 	var lastErr error
@@ -128,11 +130,11 @@ func (s *RedisServer) start() error {
 	s.starts++
 	logFile := filepath.Join(s.dir, fmt.Sprintf("redis-%d-%d.log", s.port, s.starts))
 	s.mu.Unlock()
-	cmd := exec.Command(s.bin,
+	cmd := exec.Command(s.bin, append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no",
-		"--logfile", logFile, "--loglevel", "notice")
+		"--logfile", logFile, "--loglevel", "notice"}, s.args...)...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
