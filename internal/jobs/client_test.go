@@ -29,7 +29,9 @@ func TestEnqueueRetriesWhileRedisIsAway(t *testing.T) {
 
 		srv.Kill()
 		errc := make(chan error, 2)
-		go func() { errc <- client.EnqueueBatch(context.Background(), "b1", []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}) }()
+		go func() {
+			errc <- client.EnqueueBatch(context.Background(), "b1", []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+		}()
 		go func() { errc <- client.EnqueueFinalize(context.Background(), "b2") }()
 		// The calls are retrying while Redis is away (no condition to poll for: nothing
 		// answers); then it comes back, empty.
