@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -107,6 +108,8 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	reg := metrics.NewRegistry()
 	m := metrics.NewWorker(reg, jobs.TaskTypes...)
 	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
+	leases := jobs.NewLeases(rdb, queues, m, log)
+	reg.MustRegister(metrics.NewLeaseCollector(leases.Queues(), leases.PastLease))
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	client := jobs.NewClient(aclient, queues)
@@ -117,17 +120,14 @@ func run(ctx context.Context, log zerolog.Logger) error {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
 
+	// The loops that re-derive lost work: the reconciler, the watch of Redis's data, and the
+	// leases of dead workers' tasks.
 	recCtx, stopReconciler := context.WithCancel(context.Background())
-	reconciled := make(chan struct{}, 2)
-	reconciler := jobs.NewReconciler(st, client, inspector, queues, 2*cfg.ReconcileInterval, m, log)
-	go func() {
-		defer func() { reconciled <- struct{}{} }()
-		reconciler.Run(recCtx, cfg.ReconcileInterval)
-	}()
-	go func() {
-		defer func() { reconciled <- struct{}{} }()
-		jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval)
-	}()
+	var reconciling sync.WaitGroup
+	reconciler := jobs.NewReconciler(st, client, inspector, leases, queues, 2*cfg.ReconcileInterval, m, log)
+	reconciling.Go(func() { reconciler.Run(recCtx, cfg.ReconcileInterval) })
+	reconciling.Go(func() { jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval) })
+	reconciling.Go(func() { leases.Run(recCtx, jobs.WatchInterval) })
 
 	hs := statusServer(cfg.WorkerAddr, reg,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
@@ -150,8 +150,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	}
 	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: finishing in-flight rows")
 	stopReconciler()
-	<-reconciled
-	<-reconciled
+	reconciling.Wait()
 	// Shutdown stops fetching, waits for active tasks up to ShutdownTimeout, and puts back
 	// the unfinished ones; their transactions roll back and they run again elsewhere.
 	srv.Shutdown()
