@@ -150,4 +150,3 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 			len(dead), checked, strings.Join(dead[:min(10, len(dead))], "\n  "))
 	}
 }
-

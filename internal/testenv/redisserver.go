@@ -22,15 +22,15 @@ import (
 // RedisServer is a redis-server process of a test's own, on 127.0.0.1, with no persistence:
 // a test can stop, kill, restart or flush it without touching the Redis other tests share.
 type RedisServer struct {
-	t      testing.TB
-	bin    string
-	dir    string // the server's --dir, empty because nothing is saved
-	port   int
-	conf   string   // a configuration file, the first argument (a sentinel's), or ""
-	args   []string // extra redis-server arguments
+	t    testing.TB
+	bin  string
+	dir  string // the server's --dir, empty because nothing is saved
+	port int
+	conf string   // a configuration file, the first argument (a sentinel's), or ""
+	args []string // extra redis-server arguments
 	// busPort is a cluster node's bus port; 0 for a server that is not a cluster node.
 	busPort int
-	client *redis.Client
+	client  *redis.Client
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
