@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // workerBinary builds the worker once for all the tests of the package and returns its path.
-func workerBinary(t *testing.T) string {
+func workerBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, binErr = os.MkdirTemp("", "multiline-worker-test-"); binErr != nil {
@@ -102,7 +102,7 @@ type workerProcess struct {
 
 // startWorkerProcess starts the worker binary with env, on a WORKER_ADDR of its own, and
 // waits until it is ready; it is killed when the test ends.
-func startWorkerProcess(t *testing.T, bin string, env []string, name string) *workerProcess {
+func startWorkerProcess(t testing.TB, bin string, env []string, name string) *workerProcess {
 	t.Helper()
 	addr := freeAddr(t)
 	w := &workerProcess{addr: addr, log: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
@@ -150,7 +150,7 @@ func startWorkerProcess(t *testing.T, bin string, env []string, name string) *wo
 }
 
 // kill sends SIGKILL, as the OOM killer or a lost machine would, and waits for the exit.
-func (w *workerProcess) kill(t *testing.T) {
+func (w *workerProcess) kill(t testing.TB) {
 	t.Helper()
 	select {
 	case <-w.exited:
@@ -164,7 +164,7 @@ func (w *workerProcess) kill(t *testing.T) {
 }
 
 // waitFinished polls batch id until it finishes or deadline passes, and returns it.
-func waitFinished(t *testing.T, s *stacktest.Stack, id string, deadline time.Time) store.Batch {
+func waitFinished(t testing.TB, s *stacktest.Stack, id string, deadline time.Time) store.Batch {
 	t.Helper()
 	for {
 		b, err := s.Store.Batch(context.Background(), id)
@@ -229,7 +229,7 @@ func checkAccounts(t *testing.T, s *stacktest.Stack, orgID string, rows int) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/smtptest"
@@ -61,25 +59,11 @@ type env struct {
 func setup(b *testing.B, c consumer) *env {
 	b.Helper()
 	db, dbURL := testenv.DB(b)
-	// A Redis database of its own: the binaries use the default queue names.
-	ru, err := url.Parse(testenv.RedisURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ru.Path = "/9"
-	rdb := redis.NewClient(&redis.Options{Addr: ru.Host, DB: 9})
-	b.Cleanup(func() { rdb.Close() })
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		b.Fatalf("flush redis db 9: %v", err)
-	}
-	// Registered before the processes and the peer start, so it runs after they have stopped.
-	b.Cleanup(func() {
-		if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-			b.Errorf("flush redis db 9: %v", err)
-		}
-	})
+	// A Redis server of its own: the binaries use the default queue names, and the shared
+	// Redis of the other tests is never flushed.
+	rsrv := testenv.StartRedisServer(b)
 	e := &env{b: b, st: store.New(db), smtp: smtptest.StartSink(b),
-		queues: asynq.NewInspector(asynq.RedisClientOpt{Addr: ru.Host, DB: 9})}
+		queues: asynq.NewInspector(rsrv.Redis().Opt)}
 	b.Cleanup(func() { e.queues.Close() })
 	plain, hash := token.New(httpapi.AdminTokenPrefix)
 	if _, err := e.st.CreateAdmin(context.Background(), store.NewAdmin{Email: "bench@test.example",
@@ -100,7 +84,7 @@ func setup(b *testing.B, c consumer) *env {
 		}
 	}
 	apiAddr, workerAddr := freeAddr(b), freeAddr(b)
-	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": ru.String(), "SMTP_URL": e.smtp.URL(),
+	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": rsrv.URL(), "SMTP_URL": e.smtp.URL(),
 		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "warn", "PUBLIC_URL": "http://bench.test",
 		"TOKEN_SECRET": tokenSecret}
 	envv := os.Environ()

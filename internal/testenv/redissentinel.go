@@ -18,7 +18,8 @@ const SentinelMaster = "mymaster"
 
 // RedisSentinel is a Sentinel deployment of a test's own: a master, a replica of it and three
 // sentinels (quorum 2) that fail over to the replica a second after the master stops
-// answering.
+// answering. The sentinels are redis-server in sentinel mode (`redis-server CONF
+// --sentinel`), so redis-server is the only binary needed.
 type RedisSentinel struct {
 	Master, Replica *RedisServer
 	Sentinels       []*RedisServer
