@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -127,6 +128,7 @@ func startWorkerProcess(t testing.TB, bin string, env []string, name string) *wo
 		if tail := logTail(w.log, 20); t.Failed() && tail != "" {
 			t.Logf("%s worker's log ends:\n%s", name, tail)
 		}
+		checkJSONLines(t, name, w.log)
 	})
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -283,4 +285,25 @@ func emailsTo(s *stacktest.Stack, domain string, n int) (lost, twice, more []str
 		}
 	}
 	return lost, twice, more
+}
+
+// checkJSONLines fails the test unless every line of a worker's log is a JSON object: Asynq's
+// and go-redis's own lines (a pool that cannot dial, Sentinel's "new master") go through
+// zerolog too.
+func checkJSONLines(t testing.TB, name, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("read %s worker's log: %v", name, err)
+		return
+	}
+	var bad []string
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if len(line) > 0 && !json.Valid(line) {
+			bad = append(bad, string(line))
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%s worker's log has %d lines that are not JSON, e.g. %q", name, len(bad), bad[:min(3, len(bad))])
+	}
 }
