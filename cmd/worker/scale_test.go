@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -86,9 +85,9 @@ type scaleMark struct {
 }
 
 func markScale(b *testing.B, srv *testenv.RedisServer, workers []*workerProcess) scaleMark {
-	m := scaleMark{at: time.Now(), busy: procBusy()}
+	m := scaleMark{at: time.Now(), busy: testenv.MachineBusy()}
 	for _, w := range workers {
-		m.workers += procCPU(w.cmd.Process.Pid)
+		m.workers += testenv.ProcessCPU(w.cmd.Process.Pid)
 	}
 	info, err := srv.Redis().Client.Info(context.Background(), "cpu", "stats").Result()
 	if err != nil {
@@ -108,31 +107,4 @@ func infoValue(info, field string) string {
 		}
 	}
 	return ""
-}
-
-// procCPU is the CPU time process pid used so far, from /proc (Linux's USER_HZ is 100).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
-// procBusy is the CPU time all cores spent on anything but idling and waiting.
-func procBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	var busy int
-	for i, v := range strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1:] {
-		if n, _ := strconv.Atoi(v); i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
 }

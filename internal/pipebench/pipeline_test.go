@@ -247,18 +247,7 @@ func (e *env) phases(id string, start time.Time) {
 }
 
 // cpu returns the CPU time a process has used so far.
-func cpu(cmd *exec.Cmd) time.Duration { return pidCPU(cmd.Process.Pid) }
-
-func pidCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
+func cpu(cmd *exec.Cmd) time.Duration { return testenv.ProcessCPU(cmd.Process.Pid) }
 
 // cpuMark is where the processes of the benchmark stand at one moment: the api, the worker,
 // PostgreSQL's and Redis's processes, this process (the SMTP sink, the polling client and,
@@ -268,7 +257,7 @@ type cpuMark struct {
 }
 
 func (e *env) mark() cpuMark {
-	m := cpuMark{api: cpu(e.api), self: pidCPU(os.Getpid()), busy: machineBusy()}
+	m := cpuMark{api: cpu(e.api), self: testenv.ProcessCPU(os.Getpid()), busy: testenv.MachineBusy()}
 	if e.worker != nil {
 		m.worker = cpu(e.worker)
 	}
@@ -281,29 +270,12 @@ func (e *env) mark() cpuMark {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 		switch strings.TrimSpace(string(comm)) {
 		case "postgres":
-			m.postgres += pidCPU(pid)
+			m.postgres += testenv.ProcessCPU(pid)
 		case "redis-server":
-			m.redis += pidCPU(pid)
+			m.redis += testenv.ProcessCPU(pid)
 		}
 	}
 	return m
-}
-
-// machineBusy is the CPU time all cores have spent on anything but idling and waiting.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1:]
-	var busy int
-	for i, v := range f {
-		n, _ := strconv.Atoi(v)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
 }
 
 // cpuPerRow reports each process's CPU per row since start, and how busy the machine was.

@@ -59,13 +59,7 @@ func StartRedisCluster(t testing.TB, masters int) *RedisCluster {
 }
 
 // Addrs returns the nodes' host:port.
-func (c *RedisCluster) Addrs() []string {
-	out := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		out[i] = n.Addr()
-	}
-	return out
-}
+func (c *RedisCluster) Addrs() []string { return addrs(c.Nodes) }
 
 // URL returns the cluster's redis-cluster:// URL.
 func (c *RedisCluster) URL() string { return "redis-cluster://" + strings.Join(c.Addrs(), ",") }

@@ -62,13 +62,7 @@ func StartRedisSentinel(t testing.TB) *RedisSentinel {
 }
 
 // SentinelAddrs returns the sentinels' host:port.
-func (s *RedisSentinel) SentinelAddrs() []string {
-	out := make([]string, len(s.Sentinels))
-	for i, sn := range s.Sentinels {
-		out[i] = sn.Addr()
-	}
-	return out
-}
+func (s *RedisSentinel) SentinelAddrs() []string { return addrs(s.Sentinels) }
 
 // URL returns the deployment's redis-sentinel:// URL.
 func (s *RedisSentinel) URL() string {

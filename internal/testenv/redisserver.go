@@ -97,6 +97,15 @@ func (s *RedisServer) Log() string {
 	return tail(filepath.Join(s.dir, fmt.Sprintf("redis-%d-%d.log", s.port, s.starts)))
 }
 
+// addrs returns the host:port of each server.
+func addrs(servers []*RedisServer) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Addr()
+	}
+	return out
+}
+
 // Addr returns the server's host:port.
 func (s *RedisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
