@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -21,6 +22,11 @@ import (
 func RedisConn(raw string) (asynq.RedisConnOpt, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Error quotes the whole URL, password included: keep only what is wrong.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("REDIS_URL is not a URL: %w", err)
 	}
 	switch u.Scheme {

@@ -45,6 +45,7 @@ func TestRedisConnRefusesWhatWouldFailLater(t *testing.T) {
 		"redis+sentinel://s1:26379?m=x":  "redis-sentinel://",
 		"redis://:pw@n1:1,n2:2/0":        "xxxxx",
 		"redis://localhost:notaport/0/x": "",
+		"redis-cluster://:pw@n1:7000,n2": "not a URL",
 	}
 	for url, want := range cases {
 		_, err := RedisConn(url)
