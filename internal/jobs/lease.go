@@ -49,16 +49,22 @@ const (
 // reclaimScript gives back task ARGV[1] of one queue when it is active and lost: its lease
 // ended before ARGV[2] (unix seconds), or it has none, or its hash lost its message. A lost
 // task with its message goes back to pending, keeping its retry count (the worker died, not
-// the row); one without is removed, for the caller to enqueue again.
+// the row); one without is removed, for the caller to enqueue again. A lease whose hash is
+// gone altogether (evicted) is removed too, so that it is not counted past its lease forever.
 //
 // KEYS: task hash, active list, lease zset, pending list. ARGV: id, cutoff, now (unix ns).
 var reclaimScript = redis.NewScript(`
-if redis.call("HGET", KEYS[1], "state") ~= "active" then
+local state = redis.call("HGET", KEYS[1], "state")
+if state and state ~= "active" then
 	return 0
 end
 local lease = redis.call("ZSCORE", KEYS[3], ARGV[1])
-local msg = redis.call("HGET", KEYS[1], "msg")
-if msg and lease and tonumber(lease) >= tonumber(ARGV[2]) then
+if not state and not lease then
+	return 0
+end
+local msg = state and redis.call("HGET", KEYS[1], "msg")
+local expired = not lease or tonumber(lease) < tonumber(ARGV[2])
+if (msg or not state) and not expired then
 	return 0
 end
 redis.call("LREM", KEYS[2], 0, ARGV[1])

@@ -63,15 +63,20 @@ func TestLostActiveTasksAreGivenBack(t *testing.T) {
 	// The alive one's worker dies now: its lease ends, and the lease pass gives it back.
 	m := metrics.NewWorker(metrics.NewRegistry())
 	leases := s.Leases(m)
-	s.Redis.Client.ZAdd(context.Background(), "asynq:{"+s.Queues.Rows()+"}:lease", redisZ(time.Now().Add(-jobs.LeaseMargin-time.Second), jobs.RowTaskID(b.ID, 4)))
-	if n, err := leases.PastLease(context.Background(), s.Queues.Rows()); err != nil || n != 1 {
-		t.Errorf("tasks past their lease: got %d, %v, want 1", n, err)
+	// And a lease is left behind by a task whose hash was evicted whole.
+	ended := time.Now().Add(-jobs.LeaseMargin - time.Second)
+	s.Redis.Client.ZAdd(context.Background(), "asynq:{"+s.Queues.Rows()+"}:lease", redisZ(ended, jobs.RowTaskID(b.ID, 4)), redisZ(ended, "row:gone:2"))
+	if n, err := leases.PastLease(context.Background(), s.Queues.Rows()); err != nil || n != 2 {
+		t.Errorf("tasks past their lease: got %d, %v, want 2", n, err)
 	}
 	if err := leases.Once(context.Background()); err != nil {
 		t.Fatalf("lease pass: %v", err)
 	}
 	if n := testutil.ToFloat64(m.TasksReclaimed.WithLabelValues(metrics.ReclaimLeaseExpired)); n != 1 {
 		t.Errorf("tasks reclaimed for their lease: got %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(m.TasksReclaimed.WithLabelValues(metrics.ReclaimNoPayload)); n != 1 {
+		t.Errorf("leases without a task removed: got %v, want 1", n)
 	}
 	if n, _ := leases.PastLease(context.Background(), s.Queues.Rows()); n != 0 {
 		t.Errorf("tasks past their lease after the pass: got %d, want 0", n)
