@@ -57,7 +57,7 @@ func (w *Watch) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Once looks at Redis once and recovers when it has to. The first look of a worker on a
-// Redis that has never had the marker recovers too, which only finds what is queued already.
+// Redis that has never had the markers recovers too, which only finds what is queued already.
 func (w *Watch) Once(ctx context.Context) error {
 	set, err := w.mark(ctx)
 	if err != nil {
@@ -73,7 +73,7 @@ func (w *Watch) Once(ctx context.Context) error {
 	cause := metrics.RedisBack
 	if set {
 		cause = metrics.RedisEmpty
-		w.log.Warn().Msg("redis has lost its data (its marker is gone); enqueueing the work of unfinished batches again")
+		w.log.Warn().Msg("redis has lost its data (a marker is gone); enqueueing the work of unfinished batches again")
 	} else {
 		w.log.Warn().Msg("redis answers again; enqueueing the work of unfinished batches again")
 	}
