@@ -56,7 +56,7 @@ func run(ctx context.Context, log zerolog.Logger, args []string) error {
 	case "seed-demo":
 		return seedDemo(ctx, cfg, os.Stdout)
 	case "help", "-h", "--help":
-		fmt.Println("usage: api [serve|migrate|seed-demo]")
+		fmt.Println("Usage: api [serve|migrate|seed-demo]")
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q: use serve, migrate or seed-demo", cmd)
@@ -113,6 +113,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	aclient := asynq.NewClient(redisOpt)
 	defer aclient.Close()
+	// The feeder reads the workers' concurrency (the size of the organizations' windows).
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
 
 	queueUI := httpapi.NewQueueUI(redisOpt)
 	defer queueUI.Close()
@@ -120,7 +123,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	st := store.New(db)
 	reg := metrics.NewRegistry()
 	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI},
-		st, jobs.NewClient(aclient, jobs.Queues{}), reg, log,
+		st, jobs.NewFeeder(st, jobs.NewClient(aclient, jobs.Queues{}), inspector), reg, log,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
 		httpapi.Check{Name: "redis", Fn: redisCheck.Check},
 	)

@@ -20,10 +20,15 @@ type client struct {
 	base  string
 	token string
 	http  *http.Client
+	// stream reads event streams: it has no overall timeout, as a stream lasts as long as
+	// its batch; streamIdle bounds its silences instead.
+	stream     *http.Client
+	streamIdle time.Duration
 }
 
 func newClient(base, token string) *client {
-	return &client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 5 * time.Minute}}
+	return &client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 5 * time.Minute},
+		stream: &http.Client{}, streamIdle: streamIdle}
 }
 
 // apiError is the API's error body, with the HTTP status.

@@ -14,7 +14,7 @@ func batchesFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []
 	org := fs.String("org", "", "organization id (required)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) != 0 {
-			return fail(stderr, usagef("batches takes --org and no arguments"))
+			return fail(stderr, usagef("the batches command takes --org and no arguments"))
 		}
 		var r struct {
 			Batches []batch `json:"batches"`
@@ -37,7 +37,7 @@ func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	xlsx := fs.Bool("xlsx", false, "the report as an Excel workbook (default name batch-<id>-report.xlsx)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if len(args) != 1 {
-			return fail(stderr, usagef("report takes one batch ID"))
+			return fail(stderr, usagef("the report command takes one batch ID"))
 		}
 		id := args[0]
 		if *out == "-" {
@@ -65,7 +65,7 @@ func reportFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := saveReport(ctx, c, id, path); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "report of batch %s saved to %s\n", id, path)
+		fmt.Fprintf(stdout, "Report of batch %s saved to %s\n", id, path)
 		return exitOK
 	}
 }
@@ -74,7 +74,7 @@ func resendFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	org := fs.String("org", "", "organization id (required)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) == 0 {
-			return fail(stderr, usagef("resend takes --org and one or more ACCOUNT_IDs"))
+			return fail(stderr, usagef("the resend command takes --org and one or more ACCOUNT_IDs"))
 		}
 		var r struct {
 			Queued   int `json:"queued"`
@@ -103,7 +103,7 @@ func moveFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []str
 	to := fs.String("to", "", "destination organization id (required)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *to == "" || len(args) == 0 {
-			return fail(stderr, usagef("move takes --to and one or more ACCOUNT_IDs"))
+			return fail(stderr, usagef("the move command takes --to and one or more ACCOUNT_IDs"))
 		}
 		var r struct {
 			Moved    int `json:"moved"`
@@ -129,7 +129,7 @@ func templateFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args [
 	out := fs.String("o", "", `where to save it (default multiline-accounts-template.csv or .xlsx; "-" for stdout)`)
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) != 0 {
-			return fail(stderr, usagef("template takes --org and no arguments"))
+			return fail(stderr, usagef("the template command takes --org and no arguments"))
 		}
 		ext := "csv"
 		if *xlsx {
@@ -150,7 +150,7 @@ func templateFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args [
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			return fail(stderr, fmt.Errorf("save template: %w", err))
 		}
-		fmt.Fprintf(stdout, "template saved to %s\n", path)
+		fmt.Fprintf(stdout, "Template saved to %s\n", path)
 		return exitOK
 	}
 }

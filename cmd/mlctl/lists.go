@@ -17,7 +17,7 @@ import (
 func orgsFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if len(args) != 0 {
-			return fail(stderr, usagef("orgs takes no arguments"))
+			return fail(stderr, usagef("the orgs command takes no arguments"))
 		}
 		var r struct {
 			Organizations []struct {
@@ -48,7 +48,7 @@ func groupsFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	org := fs.String("org", "", "organization id (required)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) != 0 {
-			return fail(stderr, usagef("groups takes --org and no arguments"))
+			return fail(stderr, usagef("the groups command takes --org and no arguments"))
 		}
 		var r struct {
 			Groups []struct {
@@ -89,7 +89,7 @@ func accountsFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args [
 	status := fs.String("status", "", "only accounts with this status: not_invited, invited or active (mlctl filters the full list)")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if *org == "" || len(args) != 0 {
-			return fail(stderr, usagef("accounts takes --org and no arguments"))
+			return fail(stderr, usagef("the accounts command takes --org and no arguments"))
 		}
 		if *status != "" && !accountStatuses[*status] {
 			return fail(stderr, usagef("--status is not_invited, invited or active, not %q", *status))

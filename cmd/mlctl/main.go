@@ -29,6 +29,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/multiline/onboarding/internal/sentence"
 )
 
 // Exit codes.
@@ -102,7 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "mlctl: unknown command %q\n\n%s", args[0], usage)
+		printError(stderr, fmt.Sprintf("unknown command %q", args[0]))
+		fmt.Fprint(stderr, "\n"+usage)
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("mlctl "+args[0], flag.ContinueOnError)
@@ -129,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*url = envOr("MULTILINE_URL", "http://localhost:8080")
 	}
 	if *token == "" {
-		fmt.Fprintln(stderr, "mlctl: no admin token: pass --token or set MULTILINE_TOKEN")
+		printError(stderr, "no admin token: pass --token or set MULTILINE_TOKEN")
 		return exitUsage
 	}
 	return exec(ctx, newClient(*url, *token), rest, stdout, stderr)
@@ -176,20 +179,27 @@ func envOr(name, def string) string {
 func fail(stderr io.Writer, err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "mlctl: %s (see mlctl -h)\n", ue.msg)
+		printError(stderr, ue.msg+" (see mlctl -h)")
 		return exitUsage
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
-		fmt.Fprintf(stderr, "mlctl: %s\n", ae.Message)
+		printError(stderr, ae.Message)
 		for _, d := range ae.Details {
 			fmt.Fprintf(stderr, "  %s\n", detail(d))
 		}
 		fmt.Fprintf(stderr, "  (%s, HTTP %d)\n", ae.Code, ae.Status)
 		return exitFailed
 	}
-	fmt.Fprintf(stderr, "mlctl: %s\n", strings.TrimSpace(err.Error()))
+	printError(stderr, strings.TrimSpace(err.Error()))
 	return exitFailed
+}
+
+// printError writes the line of an error, "mlctl: " and msg starting with a capital: msg is
+// composed like a Go error, or is the API's message. Every error mlctl reports is written
+// here.
+func printError(stderr io.Writer, msg string) {
+	fmt.Fprintf(stderr, "mlctl: %s\n", sentence.Capitalize(msg))
 }
 
 // detail is one of an API error's details as a line: a string as it is, anything else

@@ -96,7 +96,7 @@ func TestUploadCommand(t *testing.T) {
 		if code != exitUsage {
 			t.Fatalf("exit: got %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
-		if !strings.Contains(errOut, "the file has a header but no accounts") || !strings.Contains(errOut, "no_rows, HTTP 422") {
+		if !strings.Contains(errOut, "mlctl: The file has a header but no accounts") || !strings.Contains(errOut, "no_rows, HTTP 422") {
 			t.Errorf("stderr: got\n%s\nwant the no_rows message", errOut)
 		}
 	})
@@ -107,7 +107,7 @@ func TestUploadCommand(t *testing.T) {
 		if code != exitFailed {
 			t.Fatalf("exit: got %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
-		if !strings.Contains(out, "row 3\tsocial_messaging\t") || !strings.Contains(out, "2 rows: 1 ready to import, 1 with problems") {
+		if !strings.Contains(out, "Row 3\tsocial_messaging\tRow 3, social_messaging: ") || !strings.Contains(out, "2 rows: 1 ready to import, 1 with problems") {
 			t.Errorf("stdout: got\n%s\nwant row 3's social_messaging error and the summary", out)
 		}
 	})
@@ -120,14 +120,14 @@ func TestUploadCommand(t *testing.T) {
 			t.Fatalf("exit: got %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
 		if !strings.Contains(out, "5 rows: 5 ready to import, 0 with problems") ||
-			!strings.Contains(out, "numbers: 5 rows need a free number, only 2 available: about 3 rows will fail with no number") {
+			!strings.Contains(out, "Numbers: 5 rows need a free number, only 2 available: about 3 rows will fail with no number") {
 			t.Errorf("stdout: got\n%s\nwant the summary and the shortfall", out)
 		}
-		if got := strings.Count(out, "\tmultiline_number\twarning: "); got != 3 {
+		if got := strings.Count(out, "\tmultiline_number\tWarning: Row "); got != 3 {
 			t.Errorf("stdout: got %d warning lines, want 3:\n%s", got, out)
 		}
 		code, out, _ = mlctl("upload", file, "--org", short, "--permission-group", shortGroup, "--dry-run")
-		if code != exitOK || strings.Contains(out, "numbers:") || strings.Contains(out, "warning") {
+		if code != exitOK || strings.Contains(out, "Numbers:") || strings.Contains(out, "Warning") {
 			t.Errorf("without --invite: got exit %d\n%s\nwant 0 and no shortfall", code, out)
 		}
 	})
@@ -454,5 +454,40 @@ func TestFormatTime(t *testing.T) {
 	at := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
 	if got, want := formatTime(at, time.FixedZone("CET", 3600)), "2026-12-01 22:00:00 CET"; got != want {
 		t.Errorf("formatTime: got %q, want %q", got, want)
+	}
+}
+
+// Every error mlctl prints is a line "mlctl: " and a message that starts with a capital,
+// whether mlctl composed it (usage, a file it cannot read, no token) or the API did.
+func TestErrorsStartWithACapital(t *testing.T) {
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 1)
+	missing := filepath.Join(t.TempDir(), "missing.csv")
+	empty := writeFile(t, "empty.csv", []byte("firstname,lastname,email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms\r\n"))
+	auth := []string{"--url", s.API.URL, "--token", s.RootToken}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the start of the message
+	}{
+		{"unknown command", []string{"frobnicate"}, `Unknown command "frobnicate"`},
+		{"no token", []string{"orgs", "--url", s.API.URL, "--token", ""}, "No admin token"},
+		{"usage", append([]string{"batches"}, auth...), "The batches command takes --org"},
+		{"usage of upload", append([]string{"upload", "--org", org}, auth...), "The upload command takes one FILE"},
+		{"file not readable", append([]string{"upload", missing, "--org", org, "--permission-group", group}, auth...), "Read " + missing},
+		{"API refusal", append([]string{"upload", empty, "--org", org, "--permission-group", group}, auth...), "The file has a header but no accounts"},
+		{"API not found", append([]string{"report", "no-such-batch"}, auth...), `No batch has id "no-such-batch"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("MULTILINE_TOKEN", "")
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code == exitOK {
+				t.Fatalf("got exit 0, want an error; stdout %q", stdout.String())
+			}
+			first, _, _ := strings.Cut(stderr.String(), "\n")
+			if want := "mlctl: " + tc.want; !strings.HasPrefix(first, want) {
+				t.Errorf("first line of stderr: got %q, want it to start with %q", first, want)
+			}
+		})
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 )
 
 func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
@@ -20,15 +18,15 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 	group := fs.String("permission-group", "", "permission group id (required)")
 	invite := fs.Bool("invite", false, "Import & Invite: send the invitation emails now")
 	dryRun := fs.Bool("dry-run", false, "check the file only and list its errors (with --invite, also whether the organization has a free number for every row that needs one); store nothing")
-	wait := fs.Bool("wait", false, "wait until the batch finishes, showing progress, then save the report")
+	wait := fs.Bool("wait", false, "wait until the batch finishes, showing its progress as it goes, then save the report")
 	report := fs.String("report", "", "where to save the report with --wait (default batch-<id>-report.csv)")
-	poll := fs.Duration("poll", time.Second, "how often to ask for progress with --wait")
+	poll := fs.Duration("poll", time.Second, "how often to ask for progress with --wait when the batch's event stream cannot be followed")
 	return func(ctx context.Context, c *client, args []string, stdout, stderr io.Writer) int {
 		if len(args) != 1 {
-			return fail(stderr, usagef("upload takes one FILE, got %d arguments", len(args)))
+			return fail(stderr, usagef("the upload command takes one FILE, got %d arguments", len(args)))
 		}
 		if *org == "" || *group == "" {
-			return fail(stderr, usagef("upload needs --org and --permission-group"))
+			return fail(stderr, usagef("the upload command needs --org and --permission-group"))
 		}
 		if *report != "" && !*wait {
 			return fail(stderr, usagef("--report needs --wait: the report is ready when the batch finishes"))
@@ -53,9 +51,9 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := decode(b, &bt); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "batch %s: %d %s accepted (%s)\n", bt.ID, bt.Total, plural(bt.Total, "row", "rows"), bt.Status)
+		fmt.Fprintf(stdout, "Batch %s: %d %s accepted (%s)\n", bt.ID, bt.Total, plural(bt.Total, "row", "rows"), bt.Status)
 		for _, n := range bt.Notices {
-			fmt.Fprintf(stdout, "note: %s\n", n)
+			fmt.Fprintf(stdout, "Note: %s\n", n)
 		}
 		if !*wait {
 			return exitOK
@@ -71,7 +69,7 @@ func uploadFlags(fs *flag.FlagSet) func(ctx context.Context, c *client, args []s
 		if err := saveReport(ctx, c, done.ID, path); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "batch %s %s: %d succeeded, %d failed, %d canceled of %d; report saved to %s\n",
+		fmt.Fprintf(stdout, "Batch %s %s: %d succeeded, %d failed, %d canceled of %d; report saved to %s\n",
 			done.ID, done.Status, done.Succeeded, done.Failed, done.Canceled, done.Total, path)
 		if done.Succeeded != done.Total {
 			return exitFailed
@@ -105,20 +103,20 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(stdout, "row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
+		fmt.Fprintf(stdout, "Row %d\t%s\t%s\n", e.Row, e.Column, e.Message)
 	}
 	for _, w := range r.Warnings {
-		fmt.Fprintf(stdout, "row %d\t%s\twarning: %s\n", w.Row, w.Column, w.Message)
+		fmt.Fprintf(stdout, "Row %d\t%s\tWarning: %s\n", w.Row, w.Column, w.Message)
 	}
 	for _, n := range r.Notices {
-		fmt.Fprintf(stdout, "note: %s\n", n)
+		fmt.Fprintf(stdout, "Note: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "%d %s: %d ready to import, %d with problems\n", r.Total, plural(r.Total, "row", "rows"), r.Valid, r.Invalid)
 	if n := r.Numbers; n.Shortfall > 0 {
-		fmt.Fprintf(stdout, "numbers: %d %s a free number, only %d available: about %d %s will fail with no number\n",
+		fmt.Fprintf(stdout, "Numbers: %d %s a free number, only %d available: about %d %s will fail with no number\n",
 			n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available, n.Shortfall, plural(n.Shortfall, "row", "rows"))
 	} else if n.Needed > 0 {
-		fmt.Fprintf(stdout, "numbers: %d %s a free number, %d available\n", n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available)
+		fmt.Fprintf(stdout, "Numbers: %d %s a free number, %d available\n", n.Needed, plural(n.Needed, "row needs", "rows need"), n.Available)
 	}
 	if r.Invalid > 0 || r.Numbers.Shortfall > 0 {
 		return exitFailed
@@ -126,77 +124,6 @@ func printDryRun(b []byte, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// waitBatch polls the batch until it finishes, redrawing a bar in place when tty (out is a
-// terminal) and printing a line per change otherwise.
-func waitBatch(ctx context.Context, c *client, b batch, every time.Duration, out io.Writer, tty bool) (batch, error) {
-	start := time.Now()
-	startDone := b.Processed
-	last := -1
-	for {
-		if tty {
-			// Back to the start of the line and clear it: a shorter bar (the time left
-			// drops off at 100 %) leaves nothing of the longer one behind.
-			fmt.Fprintf(out, "\r%s%s", clearLine, bar(b, eta(b, startDone, time.Since(start))))
-		} else if b.Processed != last {
-			fmt.Fprintf(out, "batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
-		}
-		last = b.Processed
-		if b.FinishedAt != nil {
-			if tty {
-				fmt.Fprintln(out)
-			}
-			return b, nil
-		}
-		select {
-		case <-ctx.Done():
-			if tty {
-				fmt.Fprintln(out)
-			}
-			return b, fmt.Errorf("stopped waiting for batch %s (it goes on): %w", b.ID, ctx.Err())
-		case <-time.After(every):
-		}
-		if err := c.getJSON(ctx, "/v1/batches/"+pathEscape(b.ID), &b); err != nil {
-			return b, err
-		}
-	}
-}
-
-// bar draws one line: [#####.....]  50%  3/6  ok 3  failed 0  about 5s left.
-func bar(b batch, left string) string {
-	const width = 30
-	pct := 100
-	if b.Total > 0 {
-		pct = 100 * b.Processed / b.Total
-	}
-	fill := width * pct / 100
-	s := fmt.Sprintf("[%s%s] %3d%%  %d/%d  ok %d  failed %d", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
-		pct, b.Processed, b.Total, b.Succeeded, b.Failed)
-	if left != "" {
-		s += "  " + left
-	}
-	return s
-}
-
-// clearLine is the terminal's "erase to end of line" (EL); it is written only to a terminal.
-const clearLine = "\x1b[K"
-
-// eta estimates the time left from the rate since waiting began.
-func eta(b batch, startDone int, elapsed time.Duration) string {
-	done := b.Processed - startDone
-	if b.FinishedAt != nil || done <= 0 || elapsed <= 0 {
-		return ""
-	}
-	left := time.Duration(float64(elapsed) / float64(done) * float64(b.Total-b.Processed))
-	return "about " + left.Round(time.Second).String() + " left"
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// saveReport writes the batch's report to path ("-" for stdout is not offered: the summary
-// goes there).
 // reportFormat is the report format a file name asks for: "xlsx" for a .xlsx name, else "csv".
 func reportFormat(path string) string {
 	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
@@ -205,6 +132,8 @@ func reportFormat(path string) string {
 	return "csv"
 }
 
+// saveReport writes the batch's report to path ("-" for stdout is not offered: the summary
+// goes there).
 func saveReport(ctx context.Context, c *client, id, path string) error {
 	b, err := c.report(ctx, id, reportFormat(path))
 	if err != nil {

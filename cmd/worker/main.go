@@ -112,8 +112,8 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	reg.MustRegister(metrics.NewLeaseCollector(leases.Queues(), leases.PastLease))
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
-	client := jobs.NewClient(aclient, queues)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, client, m, log)
+	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, feeder, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {
@@ -124,7 +124,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	// leases of dead workers' tasks.
 	recCtx, stopReconciler := context.WithCancel(context.Background())
 	var reconciling sync.WaitGroup
-	reconciler := jobs.NewReconciler(st, client, inspector, leases, queues, 2*cfg.ReconcileInterval, m, log)
+	reconciler := jobs.NewReconciler(st, feeder, inspector, leases, queues, 2*cfg.ReconcileInterval, m, log)
 	reconciling.Go(func() { reconciler.Run(recCtx, cfg.ReconcileInterval) })
 	reconciling.Go(func() { jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval) })
 	reconciling.Go(func() { leases.Run(recCtx, jobs.WatchInterval) })

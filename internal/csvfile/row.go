@@ -236,7 +236,7 @@ func (v *validator) notices() []string {
 			ColRestrictIncomingSocialMessaging))
 	}
 	if len(v.restrictOnNoRows) > 0 {
-		out = append(out, fmt.Sprintf("%s was ignored on %s %s because %s is No there",
+		out = append(out, fmt.Sprintf("the %s column was ignored on %s %s because %s is No there",
 			ColRestrictIncomingSocialMessaging, plural(len(v.restrictOnNoRows), "row", "rows"),
 			lineList(v.restrictOnNoRows), ColSocialMessaging))
 	}

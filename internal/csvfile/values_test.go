@@ -199,7 +199,7 @@ func TestRestrictIgnoredWhenSocialMessagingNo(t *testing.T) {
 	if want := `restrict_incoming_social_messaging "true" ignored: it applies only when social_messaging is Yes`; len(f.Rows[0].Notices) != 1 || f.Rows[0].Notices[0] != want {
 		t.Errorf("row notices: got %q, want %q", f.Rows[0].Notices, want)
 	}
-	if want := "restrict_incoming_social_messaging was ignored on rows 2, 4 because social_messaging is No there"; !contains(f.Notices, want) {
+	if want := "the restrict_incoming_social_messaging column was ignored on rows 2, 4 because social_messaging is No there"; !contains(f.Notices, want) {
 		t.Errorf("file notices: got %q, want %q", f.Notices, want)
 	}
 

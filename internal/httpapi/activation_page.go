@@ -182,7 +182,7 @@ func (s *Server) pageError(r *http.Request, err error) activateView {
 	case "too_many_attempts":
 		v.ErrorTitle, v.Error = t.TooManyTitle, t.TooMany
 	default:
-		v.Error = e.Message
+		v.Error = e.readable().Message
 	}
 	return v
 }
@@ -197,7 +197,7 @@ func (s *Server) renderActivate(w http.ResponseWriter, r *http.Request, v activa
 	var buf bytes.Buffer
 	if err := activatePage.Execute(&buf, v); err != nil {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("render activation page")
-		http.Error(w, "the page could not be shown; try again", http.StatusInternalServerError)
+		http.Error(w, "The page could not be shown; try again", http.StatusInternalServerError)
 		return
 	}
 	if v.Status != 0 {

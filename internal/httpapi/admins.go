@@ -64,7 +64,7 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request, caller stor
 	case errors.Is(err, store.ErrConflict):
 		return errorf(http.StatusConflict, "email_taken", "an admin with email %q already exists", addr.Address)
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusUnprocessableEntity, "unknown_organization", "organization_ids names an organization that does not exist")
+		return errorf(http.StatusUnprocessableEntity, "unknown_organization", "an organization in organization_ids does not exist")
 	case err != nil:
 		return err
 	}

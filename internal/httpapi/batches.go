@@ -15,6 +15,7 @@ import (
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 	if _, err := s.store.PermissionGroup(r.Context(), orgID, up.groupID); errors.Is(err, store.ErrNotFound) {
 		s.metrics.Uploads.WithLabelValues("unknown_permission_group").Inc()
 		return errorf(http.StatusUnprocessableEntity, "unknown_permission_group",
-			"permission_group %q is not a permission group of this organization; list them at GET /v1/organizations/%s/permission-groups", up.groupID, orgID)
+			"the permission_group %q is not a permission group of this organization; list them at GET /v1/organizations/%s/permission-groups", up.groupID, orgID)
 	} else if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		}
 		e := &Error{Status: status, Code: fe.Code, Message: fe.Message}
 		for _, d := range fe.Details {
-			e.Details = append(e.Details, d)
+			e.Details = append(e.Details, textDetail(d))
 		}
 		return e
 	} else if err != nil {
@@ -109,22 +110,25 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, admin store
 		log.Warn().Err(err).Msg("could not enqueue the batch; the reconciler will")
 	}
 	out := s.batchJSON(b)
-	out.Notices = file.Notices
+	out.Notices = sentences(file.Notices)
 	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 
-// enqueue enqueues a stored batch's pending rows, or its finalizer when every row was refused.
+// enqueue hands a stored batch's pending rows to the queue, as many as its organization's
+// window lets in now (the workers feed the rest as rows settle), or enqueues its finalizer
+// when every row was refused.
 func (s *Server) enqueue(r *http.Request, batchID string, lines []int) error {
 	if len(lines) == 0 {
 		return s.enqueueFinalize(r, batchID)
 	}
-	if err := s.queue.EnqueueBatch(r.Context(), batchID, lines); err != nil {
+	n, err := s.queue.Feed(r.Context(), []string{batchID})
+	if err != nil {
 		s.metrics.EnqueueErrors.WithLabelValues(metrics.TaskRow).Inc()
 		return err
 	}
-	s.metrics.Enqueued.WithLabelValues(metrics.TaskRow).Add(float64(len(lines)))
-	return s.store.MarkEnqueued(r.Context(), batchID)
+	s.metrics.Enqueued.WithLabelValues(metrics.TaskRow).Add(float64(n))
+	return nil
 }
 
 // enqueueFinalize enqueues a batch's finalizer, counting the outcome.
@@ -248,7 +252,7 @@ func formBool(fields map[string]string, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, errorf(http.StatusBadRequest, "invalid_"+name, "%s must be true or false, not %q", name, v)
+		return false, errorf(http.StatusBadRequest, "invalid_"+name, "the form field %q must be true or false, not %q", name, v)
 	}
 	return b, nil
 }
@@ -315,6 +319,8 @@ func (s *Server) checkAgainstOrganization(r *http.Request, orgID string, f *csvf
 	return orgCheck{errs: out, named: named}, nil
 }
 
+// writeDryRun answers a dry run. Its errors, warnings and notices are composed lower case,
+// like errors, and start with a capital here, where a person gets them.
 func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, chk orgCheck, nums numberCheck) error {
 	errs := []rowError{}
 	invalid := 0
@@ -328,16 +334,28 @@ func (s *Server) writeDryRun(w http.ResponseWriter, f *csvfile.File, chk orgChec
 			invalid++
 		}
 	}
-	notices := f.Notices
-	if notices == nil {
-		notices = []string{}
+	for i := range errs {
+		errs[i].Message = sentence.Capitalize(errs[i].Message)
+	}
+	for i := range nums.warnings {
+		nums.warnings[i].Message = sentence.Capitalize(nums.warnings[i].Message)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total": len(f.Rows), "valid": len(f.Rows) - invalid, "invalid": invalid,
 		"errors": errs, "warnings": nums.warnings, "numbers": nums,
-		"notices": notices, "note_line": f.NoteLine,
+		"notices": sentences(f.Notices), "note_line": f.NoteLine,
 	})
 	return nil
+}
+
+// sentences is notices for a person: each starts with a capital. It is never nil, so that
+// an answer lists no notices as [].
+func sentences(notices []string) []string {
+	out := make([]string, len(notices))
+	for i, n := range notices {
+		out[i] = sentence.Capitalize(n)
+	}
+	return out
 }
 
 // newRows turns parsed rows into stored rows; rows with validation errors are stored already

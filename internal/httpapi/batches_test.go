@@ -93,8 +93,8 @@ func TestDryRunValidatesAgainstTheOrganization(t *testing.T) {
 		t.Fatalf("got %d %s, want 200 with 3 rows, 1 valid, note line 2", got.Status, got.Body)
 	}
 	want := map[int]string{
-		4: "row 4, multiline_number: +15550000100 is not in this organization's pool",
-		5: `row 5, monitor_calls: "on" is not one of auto, off`,
+		4: "Row 4, multiline_number: +15550000100 is not in this organization's pool",
+		5: `Row 5, monitor_calls: "on" is not one of auto, off`,
 	}
 	for _, e := range res.Errors {
 		if w, ok := want[e.Row]; !ok || e.Message != w {
@@ -136,7 +136,7 @@ func TestUploadStoresInvalidRowsAsFailed(t *testing.T) {
 	}
 	var reason string
 	s.DB.Get(&reason, `SELECT reason FROM batch_rows WHERE line = 3`)
-	if reason != `row 3, social_messaging: "Maybe" is not one of Yes, No` {
+	if reason != `Row 3, social_messaging: "Maybe" is not one of Yes, No` {
 		t.Errorf("stored reason %q", reason)
 	}
 	var tasks int
@@ -201,7 +201,7 @@ func TestHugeValueGivesShortReasons(t *testing.T) {
 	if err := s.DB.Get(&reason, `SELECT reason FROM batch_rows WHERE line = 2`); err != nil {
 		t.Fatal(err)
 	}
-	if len(reason) > 300 || !strings.HasPrefix(reason, `row 2, firstname: "AAAA`) || !strings.Contains(reason, `…" is 4194304 characters long`) {
+	if len(reason) > 300 || !strings.HasPrefix(reason, `Row 2, firstname: "AAAA`) || !strings.Contains(reason, `…" is 4194304 characters long`) {
 		t.Errorf("stored reason: got %d bytes %.300q…, want the start of the name cut with an ellipsis", len(reason), reason)
 	}
 }
@@ -214,7 +214,7 @@ func TestLookalikeEmailIsARowFailure(t *testing.T) {
 	org, group := s.Org("Acme", 0, 3)
 	file := []byte(csvHeader + "Anna,Rossi,anna.rossi@example.com,No,,auto,on\r\n" +
 		"Anna,Rossi,\u0430nna.rossi@example.com,No,,auto,on\r\n")
-	want := `row 3, email address or device: "аnna.rossi@example.com" mixes Latin and Cyrillic letters (Cyrillic а, U+0430, at position 1), so it can look like another address; retype it`
+	want := `Row 3, email address or device: "аnna.rossi@example.com" mixes Latin and Cyrillic letters (Cyrillic а, U+0430, at position 1), so it can look like another address; retype it`
 
 	dry := s.Upload(s.RootToken, org, group, file, map[string]string{"dry_run": "true"})
 	var res struct {

@@ -65,14 +65,14 @@ func TestScopedAdminLearnsNothingOfOtherOrganizations(t *testing.T) {
 		if got.Status != http.StatusOK || len(res.Errors) != 4 {
 			t.Fatalf("got %d %s, want 200 with an error on each of the 4 rows", got.Status, got.Body)
 		}
-		if want := "row 2, email address or device: " + store.AccountExistsReason; msg[2] != want {
+		if want := "Row 2, email address or device: " + store.AccountExistsReason; msg[2] != want {
 			t.Errorf("row 2: got %q, want %q", msg[2], want)
 		}
-		if a, b := strings.TrimPrefix(msg[2], "row 2"), strings.TrimPrefix(msg[3], "row 3"); a != b {
+		if a, b := strings.TrimPrefix(msg[2], "Row 2"), strings.TrimPrefix(msg[3], "Row 3"); a != b {
 			t.Errorf("another organization's identifier and this one's read differently:\n%q\n%q", msg[2], msg[3])
 		}
-		a := strings.ReplaceAll(strings.TrimPrefix(msg[4], "row 4"), theirNumber, "<n>")
-		b := strings.ReplaceAll(strings.TrimPrefix(msg[5], "row 5"), noNumber, "<n>")
+		a := strings.ReplaceAll(strings.TrimPrefix(msg[4], "Row 4"), theirNumber, "<n>")
+		b := strings.ReplaceAll(strings.TrimPrefix(msg[5], "Row 5"), noNumber, "<n>")
 		if a != b || !strings.Contains(a, "is not in this organization's pool") {
 			t.Errorf("another organization's number and nobody's read differently:\n%q\n%q", msg[4], msg[5])
 		}
@@ -90,8 +90,9 @@ func TestScopedAdminLearnsNothingOfOtherOrganizations(t *testing.T) {
 			t.Fatalf("report: got %d %q (%v), want a header and 4 rows", got.Status, got.Body, err)
 		}
 		reason := func(line int) string { return recs[line-1][5] }
-		if reason(2) != store.AccountExistsReason || reason(3) != store.AccountExistsReason {
-			t.Errorf("identifier rows: got %q and %q, want both %q", reason(2), reason(3), store.AccountExistsReason)
+		want := "A" + store.AccountExistsReason[1:] // "an account…", starting with a capital
+		if reason(2) != want || reason(3) != want {
+			t.Errorf("identifier rows: got %q and %q, want both %q", reason(2), reason(3), want)
 		}
 		if a, b := strings.ReplaceAll(reason(4), theirNumber, "<n>"), strings.ReplaceAll(reason(5), noNumber, "<n>"); a != b {
 			t.Errorf("another organization's number and nobody's read differently:\n%q\n%q", reason(4), reason(5))

@@ -65,7 +65,7 @@ func shortfallSentence(n numberCheck) string {
 		are = "is"
 	}
 	return fmt.Sprintf("%d %s a free number and %d %s Available in this organization now: "+
-		"about %d of them will fail with \"no number available\" unless numbers are added first "+
+		"about %d of them will fail with \"No number available\" unless numbers are added first "+
 		"(which rows is decided as the import runs, not by their order in the file)",
 		n.Needed, rows, n.Available, are, n.Shortfall)
 }

@@ -6,21 +6,61 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
-// Error is an API error: an HTTP status and the JSON body of SPEC.md.
+// Error is an API error: an HTTP status and the JSON body of SPEC.md. Its message is
+// composed like a Go error, lower case, and starts with a capital once it is written (see
+// readable).
 type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Details []any  `json:"details,omitempty"`
+}
+
+// textDetail is a detail that is a sentence for a person, such as one of the specifics of a
+// refused file; it is capitalised like the message. A plain string detail is a value (an id,
+// an address, a number the client sent) and is answered exactly as it is.
+type textDetail string
+
+// readable is e as a person reads it: its message, its text details, the "message" of its
+// detail objects and the reason of each account a move refused start with a capital (see
+// sentence.Capitalize). Every *Error that is answered, in JSON (writeError) or on a page, is
+// written through it.
+func (e *Error) readable() *Error {
+	out := *e
+	out.Message = sentence.Capitalize(e.Message)
+	if e.Details == nil {
+		return &out
+	}
+	out.Details = make([]any, len(e.Details))
+	for i, d := range e.Details {
+		switch d := d.(type) {
+		case textDetail:
+			out.Details[i] = sentence.Capitalize(string(d))
+		case map[string]string:
+			if m, ok := d["message"]; ok {
+				d = maps.Clone(d)
+				d["message"] = sentence.Capitalize(m)
+			}
+			out.Details[i] = d
+		case store.MoveProblem:
+			d.Reason = sentence.Capitalize(d.Reason)
+			out.Details[i] = d
+		default:
+			out.Details[i] = d
+		}
+	}
+	return &out
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -73,7 +113,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		apiErr = errorf(http.StatusInternalServerError, "internal_error",
 			"something went wrong on our side; try again, and quote request id %s if it persists", w.Header().Get("X-Request-ID"))
 	}
-	writeJSON(w, apiErr.Status, map[string]*Error{"error": apiErr})
+	writeJSON(w, apiErr.Status, map[string]*Error{"error": apiErr.readable()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

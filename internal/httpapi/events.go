@@ -104,7 +104,7 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request, admin store
 		if b, err = s.store.Batch(ctx, id); err != nil {
 			if ctx.Err() == nil {
 				log.Error().Err(err).Str("batch_id", id).Msg("batch events: read batch")
-				send([]byte("event: error\ndata: {\"message\":\"the batch could not be read; poll GET /v1/batches/{id}\"}\n\n"))
+				send([]byte("event: error\ndata: {\"message\":\"The batch could not be read; poll GET /v1/batches/{id}\"}\n\n"))
 			}
 			return nil
 		}

@@ -2,10 +2,13 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +140,12 @@ func TestBatchEvents(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || strings.Count(string(b), "event: batch") != 1 {
 			t.Errorf("got %q %q, want text/event-stream and one batch event", ct, b)
 		}
+		plain := s.Do(http.MethodGet, "/v1/batches/"+created.ID, s.RootToken, nil)
+		for _, h := range []http.Header{resp.Header, plain.Header} {
+			if got := h.Get("Vary"); got != "Accept" {
+				t.Errorf("%s answer: Vary %q, want Accept (the answer depends on it)", h.Get("Content-Type"), got)
+			}
+		}
 	})
 
 	t.Run("same auth and scope as the batch", func(t *testing.T) {
@@ -154,4 +163,83 @@ func TestBatchEvents(t *testing.T) {
 			}
 		}
 	})
+}
+
+// handled is how many GET requests of route the API has answered with 200, as its /metrics
+// counts them: once each, when the handler returns.
+func handled(t *testing.T, s *stacktest.Stack, route string) int {
+	t.Helper()
+	prefix := fmt.Sprintf(`multiline_http_requests_total{code="200",method="GET",route=%q} `, route)
+	for _, line := range strings.Split(string(s.Do(http.MethodGet, "/metrics", "", nil).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			return int(n)
+		}
+	}
+	return 0
+}
+
+// TestBatchEventsClientGone opens the stream of a batch that no worker runs, reads its first
+// event and goes away: the handler returns at once, not at its next write (the keep-alive,
+// 15 s later), and so stops reading the batch from PostgreSQL. The API's request counter
+// is the handler's signal: it counts a request when its handler has returned.
+func TestBatchEventsClientGone(t *testing.T) {
+	s := stacktest.New(t)
+	orgID, groupID := s.Org("Gone Org", 100, 10)
+	resp := s.Upload(s.RootToken, orgID, groupID, stacktest.CSV("acme.example", 1, 5), map[string]string{"invite": "true"})
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("upload: got %d, want 202: %s", resp.Status, resp.Body)
+	}
+	var created store.Batch
+	resp.JSON(t, &created)
+
+	for _, tc := range []struct {
+		name, path, accept, route string
+	}{
+		{"GET /v1/batches/{id}/events", "/v1/batches/" + created.ID + "/events", "", "GET /v1/batches/{id}/events"},
+		{"GET /v1/batches/{id} asked for text/event-stream", "/v1/batches/" + created.ID, "text/event-stream", "GET /v1/batches/{id}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := handled(t, s, tc.route)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.API.URL+tc.path, nil)
+			req.Header.Set("Authorization", "Bearer "+s.RootToken)
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			events := make(chan sseEvent)
+			go readEvents(resp, events)
+			select {
+			case ev := <-events:
+				if ev.name != "batch" {
+					t.Fatalf("first event: got %q (%s), want batch", ev.name, ev.data)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no first event in 10 s")
+			}
+			if got := handled(t, s, tc.route); got != before {
+				t.Fatalf("requests handled while the stream is open: got %d, want %d (the handler still streaming)", got, before)
+			}
+
+			cancel() // the client goes away mid-stream, the batch still at 0
+			deadline := time.Now().Add(5 * time.Second)
+			for handled(t, s, tc.route) != before+1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the handler did not return within 5 s of the client going away")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for range events { // readEvents ends with the body
+			}
+		})
+	}
 }

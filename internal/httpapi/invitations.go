@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -94,6 +95,9 @@ func (s *Server) resendInvitations(w http.ResponseWriter, r *http.Request, admin
 			s.metrics.Enqueued.WithLabelValues(metrics.TaskInvitation).Add(float64(len(invitations)))
 		}
 	}
+	for i := range results {
+		results[i].Reason = sentence.Capitalize(results[i].Reason)
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"organization_id": org,
 		"queued":          len(invitations),
@@ -116,7 +120,7 @@ func (s *Server) moveAccounts(w http.ResponseWriter, r *http.Request, admin stor
 	dest := strings.TrimSpace(body.OrganizationID)
 	if dest == "" {
 		return errorf(http.StatusUnprocessableEntity, "organization_missing",
-			"organization_id is required: the organization to move the accounts to")
+			"the organization_id is required: the organization to move the accounts to")
 	}
 	if !admin.InScope(dest) {
 		return errOutOfScope()
@@ -129,7 +133,7 @@ func (s *Server) moveAccounts(w http.ResponseWriter, r *http.Request, admin stor
 	if body.PermissionGroupID != nil {
 		if _, err := s.store.PermissionGroup(r.Context(), dest, *body.PermissionGroupID); errors.Is(err, store.ErrNotFound) {
 			return errorf(http.StatusUnprocessableEntity, "unknown_permission_group",
-				"permission_group_id %q is not a permission group of the destination; list them at GET /v1/organizations/%s/permission-groups",
+				"the permission_group_id %q is not a permission group of the destination; list them at GET /v1/organizations/%s/permission-groups",
 				*body.PermissionGroupID, dest)
 		} else if err != nil {
 			return err

@@ -27,19 +27,19 @@ func TestTooLargeNamesWhatAndItsLimit(t *testing.T) {
 	}{
 		{"the file", func() stacktest.Response {
 			return s.Upload(s.RootToken, org, group, bytes.Repeat([]byte("x"), 6<<20), nil)
-		}, []string{"the file is larger than the limit of 5 MiB", "split it"}},
+		}, []string{"The file is larger than the limit of 5 MiB", "split it"}},
 		{"a form field the API reads", func() stacktest.Response {
 			return s.Upload(s.RootToken, org, group, small, map[string]string{"invite": strings.Repeat("t", 5000)})
-		}, []string{`the form field "invite" is larger than the limit of 4 KiB`}},
+		}, []string{`The form field "invite" is larger than the limit of 4 KiB`}},
 		{"a form field the API does not read", func() stacktest.Response {
 			return s.Upload(s.RootToken, org, group, small, map[string]string{strings.Repeat("n", 300): strings.Repeat("t", 5000)})
-		}, []string{"a form field is larger than the limit of 4 KiB"}},
+		}, []string{"A form field is larger than the limit of 4 KiB"}},
 		{"the form fields together", func() stacktest.Response {
 			return s.Upload(s.RootToken, org, group, bytes.Repeat([]byte("x"), 5<<20-100), fields)
-		}, []string{"the upload is larger than the limit of 5.1 MiB", "5 MiB for the file", "64 KiB for the other form fields"}},
+		}, []string{"The upload is larger than the limit of 5.1 MiB", "5 MiB for the file", "64 KiB for the other form fields"}},
 		{"a JSON body", func() stacktest.Response {
 			return s.Do("POST", "/v1/organizations", s.RootToken, map[string]string{"name": strings.Repeat("n", 2<<20)})
-		}, []string{"the JSON body is larger than the limit of 1 MiB"}},
+		}, []string{"The JSON body is larger than the limit of 1 MiB"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestCompressedBodiesAreRefused(t *testing.T) {
 			got := stacktest.Response{Status: resp.StatusCode, Body: buf.Bytes()}
 			code, msg := got.Error(t)
 			if got.Status != http.StatusUnsupportedMediaType || code != "compressed_body" ||
-				!strings.Contains(msg, "compressed uploads are not supported") {
+				!strings.HasPrefix(msg, "Compressed uploads are not supported") {
 				t.Errorf("got %d %s, want 415 compressed_body saying compressed uploads are not supported", got.Status, got.Body)
 			}
 		})

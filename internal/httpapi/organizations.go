@@ -89,7 +89,7 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, admin st
 		}
 		if len(bad) > 0 {
 			return errorf(http.StatusUnprocessableEntity, "invalid_recipients",
-				"batch_report_recipients must be plain email addresses such as admin@example.com").with(bad...)
+				"the batch_report_recipients must be plain email addresses such as admin@example.com").with(bad...)
 		}
 	}
 	o, err := s.store.UpdateOrganizationSettings(r.Context(), org, set)

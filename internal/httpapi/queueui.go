@@ -63,7 +63,7 @@ func (s *Server) adminOnly(h handlerFunc) http.Handler {
 			if errors.As(err, &e) && e.Status == http.StatusUnauthorized && wantsHTML(r) {
 				var v loginView
 				if e.Code == codeSessionExpired {
-					v.Message = e.Message
+					v.Message = e.readable().Message
 				}
 				s.renderLogin(w, http.StatusUnauthorized, v)
 				return nil

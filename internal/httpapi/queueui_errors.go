@@ -69,7 +69,7 @@ func (s *Server) serveAsynqmon(w http.ResponseWriter, r *http.Request) {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("request failed")
 		apiErr = errorf(http.StatusInternalServerError, "internal_error", "%s", err)
 	}
-	http.Error(w, apiErr.Message, apiErr.Status)
+	http.Error(w, apiErr.readable().Message, apiErr.Status)
 }
 
 // fromAsynqmonPage reports whether r is a call of asynqmon's page in a browser.

@@ -196,7 +196,7 @@ func TestQueueUIOnlyForAdminsOfEveryOrganization(t *testing.T) {
 			want         int
 			text         string
 		}{
-			{"GET", "/admin/queues/api/queues/" + rows + "/tasks/no-such-task", http.StatusNotFound, "task not found"},
+			{"GET", "/admin/queues/api/queues/" + rows + "/tasks/no-such-task", http.StatusNotFound, "Task not found"},
 			{"POST", "/admin/queues/api/queues/" + rows + ":resume", http.StatusConflict, "is not paused"},
 		} {
 			got := do(c.method, c.path, page...)
@@ -211,7 +211,7 @@ func TestQueueUIOnlyForAdminsOfEveryOrganization(t *testing.T) {
 		ui := httpapi.NewQueueUI(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: time.Second})
 		t.Cleanup(func() { ui.Close() })
 		api := httpapi.New(httpapi.Config{MaxUploadBytes: 1 << 20, PublicURL: stacktest.PublicURL, QueueUI: ui},
-			s.Store, s.Client, metrics.NewRegistry(), zerolog.Nop())
+			s.Store, s.Feeder, metrics.NewRegistry(), zerolog.Nop())
 		down := httptest.NewServer(api.Handler())
 		t.Cleanup(down.Close)
 		req, _ := http.NewRequest(http.MethodGet, down.URL+"/admin/queues/api/servers", nil)

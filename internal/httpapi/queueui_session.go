@@ -68,7 +68,7 @@ func (s *Server) adminLoginPOST(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		s.renderLogin(w, e.Status, loginView{Message: e.Message})
+		s.renderLogin(w, e.Status, loginView{Message: e.readable().Message})
 		return
 	}
 	if info, _ := r.Context().Value(requestInfoKey).(*requestInfo); info != nil {

@@ -257,7 +257,7 @@ func TestQueueUISession(t *testing.T) {
 
 	t.Run("Secure over TLS or behind an https PUBLIC_URL", func(t *testing.T) {
 		api := httpapi.New(httpapi.Config{MaxUploadBytes: 1 << 20, PublicURL: "https://multiline.test"},
-			s.Store, s.Client, metrics.NewRegistry(), zerolog.Nop())
+			s.Store, s.Feeder, metrics.NewRegistry(), zerolog.Nop())
 		public := httptest.NewServer(api.Handler())
 		t.Cleanup(public.Close)
 		if c := signIn(t, public.URL, s.RootToken, noRedirects); !c.Secure {
@@ -265,7 +265,7 @@ func TestQueueUISession(t *testing.T) {
 		}
 
 		api = httpapi.New(httpapi.Config{MaxUploadBytes: 1 << 20, PublicURL: stacktest.PublicURL},
-			s.Store, s.Client, metrics.NewRegistry(), zerolog.Nop())
+			s.Store, s.Feeder, metrics.NewRegistry(), zerolog.Nop())
 		tlsSrv := httptest.NewTLSServer(api.Handler())
 		t.Cleanup(tlsSrv.Close)
 		client := tlsSrv.Client()

@@ -23,7 +23,7 @@ func queueUIServer(t *testing.T, s *stacktest.Stack, withUI bool) *httptest.Serv
 		cfg.QueueUI = httpapi.NewQueueUI(s.Redis.Opt)
 		t.Cleanup(func() { cfg.QueueUI.Close() })
 	}
-	api := httpapi.New(cfg, s.Store, s.Client, metrics.NewRegistry(), zerolog.Nop())
+	api := httpapi.New(cfg, s.Store, s.Feeder, metrics.NewRegistry(), zerolog.Nop())
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return srv

@@ -14,6 +14,7 @@ import (
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/report"
+	"github.com/multiline/onboarding/internal/sentence"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -33,6 +34,9 @@ func (s *Server) batchInScope(r *http.Request, admin store.Admin) (store.Batch, 
 }
 
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, admin store.Admin) error {
+	// The answer depends on Accept (JSON or the event stream): a cache must not give one for
+	// the other.
+	w.Header().Add("Vary", "Accept")
 	if wantsEvents(r) {
 		return s.batchEvents(w, r, admin)
 	}
@@ -209,17 +213,23 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, admin stor
 	var after *store.AccountCursor
 	if v := r.URL.Query().Get("after"); v != "" {
 		if offset != 0 {
-			return errorf(http.StatusBadRequest, "invalid_offset", "Use after or offset, not both")
+			return errorf(http.StatusBadRequest, "invalid_offset", "use after or offset, not both")
 		}
 		c, ok := decodeAccountCursor(v)
 		if !ok {
-			return errorf(http.StatusBadRequest, "invalid_after", "after must be the next value of a previous page")
+			return errorf(http.StatusBadRequest, "invalid_after", "the after parameter must be the next value of a previous page")
 		}
 		after = &c
 	}
 	page, err := s.store.Accounts(r.Context(), org, after, limit, offset)
 	if err != nil {
 		return err
+	}
+	for i, a := range page.Accounts {
+		if a.InvitationError != nil {
+			reason := sentence.Capitalize(*a.InvitationError)
+			page.Accounts[i].InvitationError = &reason
+		}
 	}
 	var next *string
 	if page.Next != nil {

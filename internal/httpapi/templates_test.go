@@ -35,13 +35,13 @@ func TestInvitationTemplateValidation(t *testing.T) {
 		name, field, message string
 		body                 map[string]string
 	}{
-		{"does not parse", "html", "does not parse", with("html", `<a href="{{.Link}}">{{if .Number}}</a>`)},
-		{"unknown placeholder", "text", "unknown placeholder {{.Password}}", with("text", "{{.Link}} {{.Password}}")},
-		{"no link in text", "text", "must contain the activation link", with("text", "Benvenuto")},
-		{"no link in html", "html", "must contain the activation link", with("html", "<p>{{.Link}}</p>")},
-		{"empty subject", "subject", "is required", with("subject", " ")},
+		{"does not parse", "html", "Does not parse", with("html", `<a href="{{.Link}}">{{if .Number}}</a>`)},
+		{"unknown placeholder", "text", "Unknown placeholder {{.Password}}", with("text", "{{.Link}} {{.Password}}")},
+		{"no link in text", "text", "Must contain the activation link", with("text", "Benvenuto")},
+		{"no link in html", "html", "Must contain the activation link", with("html", "<p>{{.Link}}</p>")},
+		{"empty subject", "subject", "Is required", with("subject", " ")},
 		{"subject on two lines", "subject", "single line", with("subject", "Ciao\nBcc: x@evil.test")},
-		{"function not allowed", "text", `function "printf" is not supported`, with("text", `{{printf "%s" .Link}}`)},
+		{"function not allowed", "text", `Function "printf" is not supported`, with("text", `{{printf "%s" .Link}}`)},
 		{"link for all but Bob", "text", "is inside {{if}} or {{with}}", with("text", `{{if ne .FirstName "Bob"}}{{.Link}}{{end}}`)},
 		{"html link for all but Bob", "html", "is inside {{if}} or {{with}}", with("html", `{{if ne .FirstName "Bob"}}<a href="{{.Link}}">Attiva</a>{{end}}`)},
 		{"field of the link for Zed", "text", "placeholders are text and have no fields", with("text", `{{.Link}}{{if eq .FirstName "Zed"}}{{.Link.Foo}}{{end}}`)},

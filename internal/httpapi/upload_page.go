@@ -53,7 +53,7 @@ func (s *Server) uploadPageGET(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := uploadPage.Execute(&buf, uploadView{MaxRows: csvfile.MaxRows}); err != nil {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("render upload page")
-		http.Error(w, "the page could not be shown; try again", http.StatusInternalServerError)
+		http.Error(w, "The page could not be shown; try again", http.StatusInternalServerError)
 		return
 	}
 	uploadHeaders(w, "text/html; charset=utf-8")

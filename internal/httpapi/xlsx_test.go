@@ -205,7 +205,7 @@ func TestXLSXUploadRefusedAsCSVIs(t *testing.T) {
 			t.Fatalf("xlsx dry run: got %d %s, want 2 rows, 1 valid, 1 error", x.Status, x.Body)
 		}
 		e := xr.Errors[0]
-		if e.Row != 4 || e.Column != "monitor_calls" || e.Message != `row 4, monitor_calls: "on" is not one of auto, off` {
+		if e.Row != 4 || e.Column != "monitor_calls" || e.Message != `Row 4, monitor_calls: "on" is not one of auto, off` {
 			t.Errorf("xlsx error: got %+v, want row 4 monitor_calls", e)
 		}
 		if len(cr.Errors) != 1 || cr.Errors[0] != e {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/multiline/onboarding/internal/store"
 )
 
 // Client enqueues the service's tasks.
@@ -26,38 +28,47 @@ func NewClient(c *asynq.Client, q Queues) *Client { return &Client{asynq: c, que
 // whose enqueue fails answers that much later, stored all the same.
 const EnqueueRetryFor = 5 * time.Second
 
-// EnqueueBatch enqueues one task per line of batch batchID. Tasks that already exist are
-// left alone, so a second call (say, by the reconciler) is harmless. It stops at the first
-// failure (Redis is away: the rest would fail too, one timeout each).
+// EnqueueBatch enqueues one task per line of batch batchID; see EnqueueRows.
 func (c *Client) EnqueueBatch(ctx context.Context, batchID string, lines []int) error {
+	keys := make([]store.RowKey, len(lines))
+	for i, line := range lines {
+		keys[i] = store.RowKey{BatchID: batchID, Line: line}
+	}
+	return c.EnqueueRows(ctx, keys)
+}
+
+// EnqueueRows enqueues the task of each row. Tasks that already exist are left alone, so a
+// second call (say, by the reconciler) is harmless. It stops at the first failure (Redis is
+// away: the rest would fail too, one timeout each).
+func (c *Client) EnqueueRows(ctx context.Context, rows []store.RowKey) error {
 	// A few concurrent enqueuers: each Enqueue is one Redis round trip.
 	const workers = 8
-	next := make(chan int)
+	next := make(chan store.RowKey)
 	var mu sync.Mutex
 	var firstErr error
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for range min(workers, len(lines)) {
+	for range min(workers, len(rows)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for line := range next {
+			for row := range next {
 				if failed.Load() {
 					continue
 				}
-				if err := c.enqueue(ctx, NewRowTask(c.queues, batchID, line)); err != nil {
+				if err := c.enqueue(ctx, NewRowTask(c.queues, row.BatchID, row.Line)); err != nil {
 					failed.Store(true)
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("enqueue row %d: %w", line, err)
+						firstErr = fmt.Errorf("enqueue row %d of batch %s: %w", row.Line, row.BatchID, err)
 					}
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-	for _, line := range lines {
-		next <- line
+	for _, row := range rows {
+		next <- row
 	}
 	close(next)
 	wg.Wait()

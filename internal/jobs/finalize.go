@@ -6,7 +6,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/report"
+	"github.com/multiline/onboarding/internal/store"
 )
 
 // handleFinalize closes a batch whose rows have all settled and stores its report. It runs
@@ -37,8 +39,24 @@ func (h *Handler) handleFinalize(ctx context.Context, t *asynq.Task) error {
 	if b.FinishedAt != nil {
 		h.metrics.BatchDuration.WithLabelValues(b.Status).Observe(b.FinishedAt.Sub(b.CreatedAt).Seconds())
 	}
+	h.observeQueueWait(ctx, b)
 	log.Info().Str("status", b.Status).Int("total", b.Total).Int("succeeded", b.Succeeded).
 		Int("failed", b.Failed).Int("canceled", b.Canceled).Msg("batch finished")
 	// The batch is complete whatever happens here; a failure retries only the notifying.
 	return h.notifyAdmins(ctx, b)
+}
+
+// observeQueueWait counts how long a completed batch waited from upload to its first row, by
+// the size of its organization: the measure of one organization's backlog holding back
+// another's upload.
+func (h *Handler) observeQueueWait(ctx context.Context, b store.Batch) {
+	if b.Status != store.BatchCompleted || b.StartedAt == nil {
+		return
+	}
+	accounts, err := h.store.OrganizationAccounts(ctx, b.OrganizationID)
+	if err != nil {
+		h.log.Debug().Err(err).Str("batch_id", b.ID).Msg("could not size the organization for the queue-wait metric")
+		return
+	}
+	h.metrics.BatchQueueWait.WithLabelValues(metrics.OrganizationSize(accounts)).Observe(b.StartedAt.Sub(b.CreatedAt).Seconds())
 }

@@ -48,6 +48,8 @@ type Handler struct {
 	holder  string
 	claims  *batcher[store.RowClaim, store.ClaimResult]
 	records *batcher[store.Outcome, struct{}]
+	// feed hands their organizations' next rows to the queue as rows settle.
+	feed *FeedLoop
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
@@ -61,11 +63,11 @@ type Handler struct {
 	accepted sync.Map
 }
 
-// NewHandler returns a Handler; client enqueues the tasks that handlers chain (a finalizer
-// after a batch's last row).
-func NewHandler(cfg Config, st *store.Store, mail Sender, client *Client, m *metrics.Worker, log zerolog.Logger) *Handler {
-	h := &Handler{cfg: cfg, store: st, mail: mail, client: client, log: log, metrics: m, now: time.Now, holder: newHolder(),
-		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom)}
+// NewHandler returns a Handler; feeder enqueues the tasks that handlers chain (a finalizer
+// after a batch's last row, the next rows of an organization as its rows settle).
+func NewHandler(cfg Config, st *store.Store, mail Sender, feeder *Feeder, m *metrics.Worker, log zerolog.Logger) *Handler {
+	h := &Handler{cfg: cfg, store: st, mail: mail, client: feeder.Client, log: log, metrics: m, now: time.Now, holder: newHolder(),
+		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: feeder.Loop(log)}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
 	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)
@@ -80,16 +82,23 @@ func newHolder() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 }
 
-// Close stops the handler's batchers; call it after the Asynq server has shut down.
+// Close stops the handler's batchers and its feeding; call it after the Asynq server has
+// shut down.
 func (h *Handler) Close() {
 	h.claims.Close()
 	h.records.Close()
+	h.feed.Close()
 }
 
 func (h *Handler) claimRows(ctx context.Context, claims []store.RowClaim) ([]store.ClaimResult, error) {
 	res, settled, err := h.store.ClaimRows(ctx, claims, h.cfg.Tokens.Hash)
 	if err != nil {
 		return nil, err
+	}
+	for i, r := range res {
+		if r.Claim == store.ClaimDone {
+			h.feed.Settled(claims[i].BatchID)
+		}
 	}
 	return res, h.finalizeIfSettled(ctx, settled)
 }
@@ -98,6 +107,9 @@ func (h *Handler) settle(ctx context.Context, outcomes []store.Outcome) ([]struc
 	settled, err := h.store.Settle(ctx, outcomes)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range outcomes {
+		h.feed.Settled(o.BatchID)
 	}
 	return make([]struct{}, len(outcomes)), h.finalizeIfSettled(ctx, settled)
 }

@@ -245,7 +245,7 @@ func (r *Reconciler) ReconcileInvitations(ctx context.Context) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := r.client.EnqueueInvitations(ctx, missing); err != nil {
+	if err := r.feeder.EnqueueInvitations(ctx, missing); err != nil {
 		return err
 	}
 	r.metrics.Reenqueued.Add(float64(len(missing)))

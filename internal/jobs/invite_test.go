@@ -214,7 +214,7 @@ func TestResendSendsOncePerAccountAndReplacesTheLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	for _, id := range []string{a, bb, c} {
 		if err := h.Mux().ProcessTask(context.Background(), jobs.NewInvitationTask(s.Queues, res[id].InvitationID)); err != nil {
@@ -261,7 +261,7 @@ func TestResendWithoutNumbers(t *testing.T) {
 	if queued.Status != store.ResendQueued || queued.Number != "+15550000000" {
 		t.Errorf("got %+v, want one of a and b queued with the only number", queued)
 	}
-	if short.Status != store.ResendNotSent || short.Code != store.ResendNoNumber || !strings.Contains(short.Reason, "not sent: no number available") {
+	if short.Status != store.ResendNotSent || short.Code != store.ResendNoNumber || !strings.HasPrefix(short.Reason, "Not sent: no number available") {
 		t.Errorf("got %+v, want the other not_sent no_number", short)
 	}
 	if r := res[phone]; r.Status != store.ResendNotSent || r.Code != store.ResendPhone {

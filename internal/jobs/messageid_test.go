@@ -56,7 +56,7 @@ func TestMessageIDsUseTheDomainOfMailFromAndSurviveRetries(t *testing.T) {
 	mail := &flakySender{ids: map[string][]string{}}
 	m := metrics.NewWorker(metrics.NewRegistry())
 	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour, Tokens: tokens,
-		MailFrom: "MultiLine <no-reply@Example.COM>"}, s.Store, mail, s.Client, m, zerologNop())
+		MailFrom: "MultiLine <no-reply@Example.COM>"}, s.Store, mail, s.Feeder, m, zerologNop())
 	cfg := jobs.ServerConfig(2, 10*time.Second, m, zerologNop())
 	cfg.RetryDelayFunc = func(int, error, *asynq.Task) time.Duration { return 100 * time.Millisecond }
 	srv := jobs.NewServers(s.Redis.Opt, s.Queues, cfg)

@@ -60,7 +60,7 @@ func (r *Reconciler) ReconcileNotifications(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		n, err := planNotifications(ctx, r.store, r.client, id, r.deleteIfArchived(r.queues.Notify()))
+		n, err := planNotifications(ctx, r.store, r.feeder.Client, id, r.deleteIfArchived(r.queues.Notify()))
 		if err != nil {
 			return fmt.Errorf("batch %s: %w", id, err)
 		}

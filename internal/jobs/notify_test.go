@@ -51,7 +51,7 @@ func TestBatchSummaryEmailedToEachRecipient(t *testing.T) {
 		m := msgs[0]
 		text := m.Text()
 		for _, want := range []string{"Acme", "root@test.example", "Import & Invite", stacktest.PublicURL + "/v1/batches/" + b.ID + "/report.csv",
-			"2 × multiline_number <number> is not in this organization's pool"} {
+			"2 × The multiline_number <number> is not in this organization's pool"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("summary to %s lacks %q:\n%s", rcpt, want, text)
 			}
@@ -77,7 +77,7 @@ func TestBatchSummaryEmailedToEachRecipient(t *testing.T) {
 	}
 
 	// A finalizer delivered again sends no second summary.
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	if err := h.Mux().ProcessTask(context.Background(), jobs.NewFinalizeTask(s.Queues, b.ID)); err != nil {
 		t.Fatalf("second finalize: %v", err)

@@ -130,9 +130,9 @@ func TestImportWithoutNumbersAndNamedNumbers(t *testing.T) {
 	want := []struct{ status, reason string }{
 		{"succeeded", ""},
 		{"succeeded", ""},
-		{"failed", "multiline_number +15550000100 is not in this organization's pool"}, // as for nobody's number
-		{"failed", `row 5, multiline_number: "+15550000001" is also the multiline_number of row 3; a number goes to one account`},
-		{"failed", "multiline_number +15559999999 is not in this organization's pool"},
+		{"failed", "The multiline_number +15550000100 is not in this organization's pool"}, // as for nobody's number
+		{"failed", `Row 5, multiline_number: "+15550000001" is also the multiline_number of row 3; a number goes to one account`},
+		{"failed", "The multiline_number +15559999999 is not in this organization's pool"},
 	}
 	for i, w := range want {
 		if r := recs[i+1]; r[4] != w.status || r[5] != w.reason || r[7] != "not_sent" {
@@ -145,7 +145,7 @@ func TestImportWithoutNumbersAndNamedNumbers(t *testing.T) {
 	again := "email address or device,social_messaging,multiline_number,monitor_calls,monitor_sms\n" +
 		"f@acme.test,No,+15550000001,auto,on\n"
 	b = s.WaitBatch(upload(t, s, org, group, []byte(again), true).ID, 30*time.Second)
-	if r := report(t, s, b.ID)[1]; r[4] != "failed" || r[5] != "multiline_number +15550000001 is reserved, not Available" {
+	if r := report(t, s, b.ID)[1]; r[4] != "failed" || r[5] != "The multiline_number +15550000001 is reserved, not Available" {
 		t.Errorf("a reserved number named again: got %v", r)
 	}
 	checkInvariants(t, s)
@@ -161,7 +161,7 @@ func TestRowTaskRunTwiceChangesNothing(t *testing.T) {
 	w.Stop()
 	before := snapshot(t, s)
 	// Deliver every task of the batch again, as Asynq's at-least-once delivery may.
-	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Client, w.Metrics, zerologNop())
+	h := jobs.NewHandler(jobs.Config{PublicURL: stacktest.PublicURL, InvitationTTL: time.Hour}, s.Store, nil, s.Feeder, w.Metrics, zerologNop())
 	defer h.Close()
 	for line := 2; line <= 3; line++ {
 		if err := h.Mux().ProcessTask(context.Background(), jobs.NewRowTask(s.Queues, b.ID, line)); err != nil {
@@ -222,9 +222,9 @@ func TestConcurrentBatchesDrainOnePool(t *testing.T) {
 	}
 	var distinct, noNumber int
 	s.DB.Get(&distinct, `SELECT count(DISTINCT number) FROM batch_rows WHERE status = 'succeeded'`)
-	s.DB.Get(&noNumber, `SELECT count(*) FROM batch_rows WHERE status = 'failed' AND reason = 'no number available in this organization'`)
+	s.DB.Get(&noNumber, `SELECT count(*) FROM batch_rows WHERE status = 'failed' AND reason = 'No number available in this organization'`)
 	if distinct != 900 || noNumber != 100 {
-		t.Errorf("got %d distinct numbers and %d 'no number available', want 900 and 100", distinct, noNumber)
+		t.Errorf("got %d distinct numbers and %d 'No number available', want 900 and 100", distinct, noNumber)
 	}
 	var accounts int
 	s.DB.Get(&accounts, `SELECT count(*) FROM accounts`)
@@ -379,7 +379,7 @@ func TestSameFileTwiceChangesNothing(t *testing.T) {
 		t.Errorf("got %d emails, want 15", n)
 	}
 	for _, r := range report(t, s, second.ID)[1:] {
-		if r[5] != store.AccountExistsReason {
+		if r[5] != "A"+store.AccountExistsReason[1:] { // "an account…", starting with a capital
 			t.Errorf("second upload row reason %q", r[5])
 		}
 	}

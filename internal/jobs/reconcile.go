@@ -20,7 +20,7 @@ import (
 // runs harmless.
 type Reconciler struct {
 	store      *store.Store
-	client     *Client
+	feeder     *Feeder
 	inspector  *asynq.Inspector
 	leases     *Leases
 	queues     Queues
@@ -33,8 +33,8 @@ type Reconciler struct {
 // NewReconciler returns a Reconciler; a batch with pending rows counts as stale when nothing
 // of it has been enqueued or settled for staleAfter. leases gives back the active tasks it
 // finds lost.
-func NewReconciler(st *store.Store, client *Client, inspector *asynq.Inspector, leases *Leases, q Queues, staleAfter time.Duration, m *metrics.Worker, log zerolog.Logger) *Reconciler {
-	return &Reconciler{store: st, client: client, inspector: inspector, leases: leases, queues: q, staleAfter: staleAfter,
+func NewReconciler(st *store.Store, feeder *Feeder, inspector *asynq.Inspector, leases *Leases, q Queues, staleAfter time.Duration, m *metrics.Worker, log zerolog.Logger) *Reconciler {
+	return &Reconciler{store: st, feeder: feeder, inspector: inspector, leases: leases, queues: q, staleAfter: staleAfter,
 		metrics: m, log: log.With().Str("component", "reconciler").Logger(), now: time.Now}
 }
 
@@ -69,7 +69,7 @@ func (r *Reconciler) Once(ctx context.Context) error {
 	for _, b := range batches {
 		log := r.log.With().Str("batch_id", b.ID).Logger()
 		if b.Pending == 0 {
-			if err := r.client.EnqueueFinalize(ctx, b.ID); err != nil {
+			if err := r.feeder.EnqueueFinalize(ctx, b.ID); err != nil {
 				return fmt.Errorf("enqueue finalizer: %w", err)
 			}
 			continue
@@ -94,13 +94,26 @@ func (r *Reconciler) Once(ctx context.Context) error {
 			return err
 		}
 	}
+	return r.feed(ctx)
+}
+
+// feed tops up every organization's window: rows settle without a feed after them when a
+// worker dies between the two or a feed fails.
+func (r *Reconciler) feed(ctx context.Context) error {
+	n, err := r.feeder.Feed(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("feed rows: %w", err)
+	}
+	if n > 0 {
+		r.log.Info().Int("rows", n).Msg("fed rows that no settle had fed")
+	}
 	return nil
 }
 
-// requeue enqueues the pending rows of batch id whose task is missing from Redis, replacing
+// requeue enqueues the queued rows of batch id whose task is missing from Redis, replacing
 // archived ones (their retries ran out while nothing could be recorded).
 func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
-	lines, err := r.store.PendingLines(ctx, id)
+	lines, err := r.store.QueuedLines(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -117,7 +130,7 @@ func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
 	if len(missing) == 0 {
 		return 0, nil
 	}
-	if err := r.client.EnqueueBatch(ctx, id, missing); err != nil {
+	if err := r.feeder.EnqueueBatch(ctx, id, missing); err != nil {
 		return 0, err
 	}
 	r.metrics.Reenqueued.Add(float64(len(missing)))
@@ -125,7 +138,8 @@ func (r *Reconciler) requeue(ctx context.Context, id string) (int, error) {
 }
 
 // Recover enqueues again the work of every unfinished batch at once: the task of each
-// pending row, and the finalizer of each batch whose rows have all settled. The watcher
+// queued row, the finalizer of each batch whose rows have all settled, then what the
+// organizations' windows let in. The watcher
 // calls it when Redis has lost its data or answers again after an outage, instead of
 // waiting for batches to look stale. Tasks still in Redis are left alone (their ids are
 // deterministic), and a row whose task is running when it is enqueued again waits for that
@@ -138,16 +152,16 @@ func (r *Reconciler) Recover(ctx context.Context) error {
 	rows := 0
 	for _, b := range batches {
 		if b.Pending == 0 {
-			if err := r.client.EnqueueFinalize(ctx, b.ID); err != nil {
+			if err := r.feeder.EnqueueFinalize(ctx, b.ID); err != nil {
 				return fmt.Errorf("enqueue finalizer: %w", err)
 			}
 			continue
 		}
-		lines, err := r.store.PendingLines(ctx, b.ID)
+		lines, err := r.store.QueuedLines(ctx, b.ID)
 		if err != nil {
 			return err
 		}
-		if err := r.client.EnqueueBatch(ctx, b.ID, lines); err != nil {
+		if err := r.feeder.EnqueueBatch(ctx, b.ID, lines); err != nil {
 			return err
 		}
 		if err := r.store.MarkEnqueued(ctx, b.ID); err != nil {
@@ -156,7 +170,7 @@ func (r *Reconciler) Recover(ctx context.Context) error {
 		rows += len(lines)
 	}
 	r.log.Warn().Int("batches", len(batches)).Int("rows", rows).Msg("enqueued the work of every unfinished batch again")
-	return nil
+	return r.feed(ctx)
 }
 
 // taskLive reports whether the task of row line of batch id is in Redis and may still run. An

@@ -16,6 +16,7 @@ type BatchCollector struct {
 	unfinished *prometheus.Desc
 	oldestAge  *prometheus.Desc
 	pending    *prometheus.Desc
+	byOrg      *prometheus.Desc
 	up         *prometheus.Desc
 }
 
@@ -30,6 +31,9 @@ func NewBatchCollector(backlog func(context.Context) (store.BatchBacklog, error)
 			"Age of the oldest batch without a final status; 0 when there is none.", nil, nil),
 		pending: prometheus.NewDesc(namespace+"_rows_pending",
 			"Rows of unfinished batches not settled yet (waiting, running or retrying).", nil, nil),
+		byOrg: prometheus.NewDesc(namespace+"_organization_rows_pending",
+			"Pending rows of the 10 organizations with the most, by organization id; \"other\" sums the rest.",
+			[]string{"organization"}, nil),
 		up: prometheus.NewDesc(namespace+"_postgres_up",
 			"1 when PostgreSQL answered the last scrape's query in time.", nil, nil),
 	}
@@ -40,6 +44,7 @@ func (c *BatchCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.unfinished
 	ch <- c.oldestAge
 	ch <- c.pending
+	ch <- c.byOrg
 	ch <- c.up
 }
 
@@ -56,4 +61,7 @@ func (c *BatchCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, float64(b.Unfinished))
 	ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, b.OldestAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(b.PendingRows))
+	for org, n := range b.ByOrganization {
+		ch <- prometheus.MustNewConstMetric(c.byOrg, prometheus.GaugeValue, float64(n), org)
+	}
 }

@@ -254,9 +254,13 @@ func exportedFamilies(t *testing.T) map[string]family {
 
 	db, _ := testenv.DB(t)
 	ctx := testenv.Context(t)
-	// One organization with numbers, so the pool collector has something to report.
-	const seed = `WITH o AS (INSERT INTO organizations (name) VALUES ('Acme') RETURNING id)
-		INSERT INTO numbers (e164, organization_id) SELECT '+1555010000' || g, o.id FROM o, generate_series(1, 3) g`
+	// One organization with numbers and a batch with a row pending, so the pool and backlog
+	// collectors have something to report.
+	const seed = `WITH o AS (INSERT INTO organizations (name) VALUES ('Acme') RETURNING id),
+		n AS (INSERT INTO numbers (e164, organization_id) SELECT '+1555010000' || g, o.id FROM o, generate_series(1, 3) g),
+		g AS (INSERT INTO permission_groups (organization_id, name) SELECT id, 'Staff' FROM o RETURNING id, organization_id)
+		INSERT INTO batches (organization_id, permission_group_id, uploaded_by, invite, total, pending)
+		SELECT organization_id, id, 'test', false, 1, 1 FROM g`
 	if _, err := db.ExecContext(ctx, seed); err != nil {
 		t.Fatalf("seed numbers: %v", err)
 	}

@@ -69,6 +69,9 @@ multiline_numbers{organization="EMPTY",state="reserved"} 0
 		if age := got["multiline_batch_oldest_unfinished_age_seconds"]; age < 1200 || age > 1300 {
 			t.Errorf("multiline_batch_oldest_unfinished_age_seconds: got %v, want about 1200", age)
 		}
+		if got["multiline_organization_rows_pending"] != 2 {
+			t.Errorf("multiline_organization_rows_pending: got %v, want 2 (Acme's)", got["multiline_organization_rows_pending"])
+		}
 		if got["multiline_rows_pending"] != 2 {
 			t.Errorf("multiline_rows_pending: got %v, want 2 (the finished batch's rows are not counted)", got["multiline_rows_pending"])
 		}

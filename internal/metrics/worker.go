@@ -33,12 +33,27 @@ var (
 	batchStates  = []string{store.BatchCompleted, store.BatchCanceled}
 )
 
+// OrganizationSizes are the label values of BatchQueueWait; OrganizationSize picks one.
+var OrganizationSizes = []string{"small", "medium", "large"}
+
+// OrganizationSize is the size class of an organization of the given number of accounts.
+func OrganizationSize(accounts int) string {
+	switch {
+	case accounts < 1000:
+		return "small"
+	case accounts < 10000:
+		return "medium"
+	}
+	return "large"
+}
+
 // Worker holds the worker process's metrics.
 type Worker struct {
 	RowsSettled     *prometheus.CounterVec
 	RowDuration     *prometheus.HistogramVec
 	BatchesFinished *prometheus.CounterVec
 	BatchDuration   *prometheus.HistogramVec
+	BatchQueueWait  *prometheus.HistogramVec
 	NumbersReserved prometheus.Counter
 	EmailsSent      *prometheus.CounterVec
 	EmailsFailed    *prometheus.CounterVec
@@ -74,6 +89,11 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			Help:    "Time from upload to report ready, by final status.",
 			Buckets: []float64{.25, .5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800},
 		}, []string{"status"}),
+		BatchQueueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "batch", Name: "queue_wait_seconds",
+			Help:    "Time from upload to a completed batch's first row started, by the size of its organization (small: under 1,000 accounts, medium: under 10,000, large).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300, 900},
+		}, []string{"organization_size"}),
 		NumbersReserved: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "numbers", Name: "reserved_total",
 			Help: "Numbers reserved for new accounts.",
@@ -141,6 +161,9 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			m.EmailsFailed.WithLabelValues(kind, class)
 		}
 	}
+	for _, size := range OrganizationSizes {
+		m.BatchQueueWait.WithLabelValues(size)
+	}
 	for _, status := range batchStates {
 		m.BatchesFinished.WithLabelValues(status)
 		m.BatchDuration.WithLabelValues(status)
@@ -148,7 +171,7 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 	for _, t := range taskTypes {
 		m.TaskRetries.WithLabelValues(t)
 	}
-	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.NumbersReserved,
+	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.BatchQueueWait, m.NumbersReserved,
 		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
 		m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed)
 	return m

@@ -29,7 +29,11 @@ import (
 // Per row task, one transaction locks the row, creates the account, reserves a number and
 // creates the invitation; the email goes out on a connection of its own; a second
 // transaction records the outcome; a task that then finds no row of its batch pending
-// enqueues the real finalizer. No batching, no group commit, no pooled SMTP connections.
+// enqueues the real finalizer. After each row it tells the service's own feed loop
+// (jobs.FeedLoop) that the row settled, so that its organization's next rows reach the queue
+// (the api enqueues only what the organization's window lets in): feeding is shared, like
+// Asynq, and the peer measures the rest. No batching, no group commit, no pooled SMTP
+// connections.
 //
 // It knows only what the benchmark's files hold (rows identified by email, no number asked
 // for) and has no failure outcome of its own: an error goes back to Asynq, which retries the
@@ -38,6 +42,7 @@ import (
 type peer struct {
 	db        *sqlx.DB
 	queue     *asynq.Client
+	feed      *jobs.FeedLoop
 	smtpAddr  string
 	from      *mail.Address
 	publicURL string
@@ -81,11 +86,16 @@ func startPeer(b *testing.B, getenv func(string) string) {
 		b.Fatalf("mailer: %v", err)
 	}
 	b.Cleanup(func() { sender.Close() })
+	inspector := asynq.NewInspector(redisOpt)
+	b.Cleanup(func() { inspector.Close() })
+	feeder := jobs.NewFeeder(store.New(db), jobs.NewClient(queue, jobs.Queues{}), inspector)
 	finalizer := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL},
-		store.New(db), sender, jobs.NewClient(queue, jobs.Queues{}), metrics.NewWorker(metrics.NewRegistry()), log)
+		store.New(db), sender, feeder, metrics.NewWorker(metrics.NewRegistry()), log)
 	b.Cleanup(finalizer.Close) // after the servers have stopped: cleanups run last first
 
-	p := &peer{db: db, queue: queue, smtpAddr: smtpURL.Host, from: from, publicURL: cfg.PublicURL, ttl: cfg.InvitationTTL}
+	feed := feeder.Loop(log)
+	b.Cleanup(feed.Close)
+	p := &peer{db: db, queue: queue, feed: feed, smtpAddr: smtpURL.Host, from: from, publicURL: cfg.PublicURL, ttl: cfg.InvitationTTL}
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(jobs.TypeRow, p.handleRow)
 	mux.Handle(jobs.TypeFinalize, finalizer.Mux())
@@ -145,6 +155,7 @@ func (p *peer) handleRow(ctx context.Context, t *asynq.Task) error {
 		if err := p.record(ctx, task.BatchID, task.Line, inv); err != nil {
 			return err
 		}
+		p.feed.Settled(task.BatchID)
 	}
 	return p.finalizeIfSettled(ctx, task.BatchID)
 }

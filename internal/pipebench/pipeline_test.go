@@ -85,7 +85,7 @@ func setup(b *testing.B, c consumer) *env {
 	}
 	apiAddr, workerAddr := freeAddr(b), freeAddr(b)
 	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": rsrv.URL(), "SMTP_URL": e.smtp.URL(),
-		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "warn", "PUBLIC_URL": "http://bench.test",
+		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "error", "PUBLIC_URL": "http://bench.test",
 		"TOKEN_SECRET": tokenSecret}
 	envv := os.Environ()
 	for k, v := range e.vars {

@@ -19,14 +19,12 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/multiline/onboarding/internal/csvfile"
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/jobs"
-	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
 	"github.com/multiline/onboarding/internal/smtptest"
 	"github.com/multiline/onboarding/internal/store"
@@ -51,6 +49,7 @@ type Stack struct {
 	API        *httptest.Server
 	Queues     jobs.Queues
 	Client     *jobs.Client
+	Feeder     *jobs.Feeder // the api's: it feeds the rows of new batches
 	Inspector  *asynq.Inspector
 	RootToken  string // an admin with every privilege and every organization
 	MaxUpload  int64
@@ -79,8 +78,9 @@ func NewOn(t testing.TB, r testenv.Redis) *Stack {
 	s.Inspector = asynq.NewInspector(s.Redis.Opt)
 	t.Cleanup(func() { s.asynqCli.Close(); s.Inspector.Close() })
 	s.Client = jobs.NewClient(s.asynqCli, s.Queues)
+	s.Feeder = jobs.NewFeeder(s.Store, s.Client, s.Inspector)
 
-	api := httpapi.New(httpapi.Config{MaxUploadBytes: s.MaxUpload, PublicURL: PublicURL}, s.Store, s.Client,
+	api := httpapi.New(httpapi.Config{MaxUploadBytes: s.MaxUpload, PublicURL: PublicURL}, s.Store, s.Feeder,
 		metrics.NewRegistry(), s.log, httpapi.Check{Name: "postgres", Fn: s.Store.Ping})
 	s.API = httptest.NewServer(api.Handler())
 	t.Cleanup(s.API.Close)
@@ -100,107 +100,6 @@ func (s *Stack) NewAdmin(email string, orgs []string, privileges ...string) stri
 		s.t.Fatalf("create admin %s: %v", email, err)
 	}
 	return plain
-}
-
-// Worker is a running Asynq server with the real handlers.
-type Worker struct {
-	srv     *jobs.Servers
-	handler *jobs.Handler
-	stopped bool
-	Metrics *metrics.Worker
-}
-
-// Stop shuts the worker down gracefully; calling it twice is fine.
-func (w *Worker) Stop() {
-	if !w.stopped {
-		w.stopped = true
-		w.srv.Shutdown()
-		w.handler.Close()
-	}
-}
-
-// Handler returns the worker's task handler.
-func (w *Worker) Handler() *jobs.Handler { return w.handler }
-
-// WorkerOptions tunes the next workers' Asynq configuration.
-func (s *Stack) WorkerOptions(fn func(*asynq.Config)) { s.workerOpts = append(s.workerOpts, fn) }
-
-// StartWorker starts a worker process's Asynq server sending mail to s.SMTP.
-func (s *Stack) StartWorker(concurrency int) *Worker {
-	s.t.Helper()
-	return s.StartWorkerWith(concurrency, s.Store)
-}
-
-// StartWorkerWith starts a worker on its own store (say, one whose database connection a
-// test breaks).
-func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
-	s.t.Helper()
-	mail, err := mailer.New(mailer.Config{URL: s.SMTP.URL(), From: mailFrom, Timeout: 5 * time.Second}, s.log)
-	if err != nil {
-		s.t.Fatalf("mailer: %v", err)
-	}
-	m := metrics.NewWorker(metrics.NewRegistry())
-	tokens, err := token.NewInvitations(TokenSecret)
-	if err != nil {
-		s.t.Fatalf("tokens: %v", err)
-	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}, st, mail, s.Client, m, s.log)
-	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
-	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
-		if d, ok := jobs.BusyDelay(err); ok {
-			return d
-		}
-		return 200 * time.Millisecond
-	}
-	for _, fn := range s.workerOpts {
-		fn(&cfg)
-	}
-	srv := jobs.NewServers(s.Redis.Opt, s.Queues, cfg)
-	if err := srv.Start(h.Mux()); err != nil {
-		s.t.Fatalf("start worker: %v", err)
-	}
-	w := &Worker{srv: srv, handler: h, Metrics: m}
-	s.t.Cleanup(func() { w.Stop(); mail.Close() })
-	return w
-}
-
-// Reconciler returns a reconciler over this stack that treats batches as stale at once.
-func (s *Stack) Reconciler() *jobs.Reconciler {
-	m := metrics.NewWorker(metrics.NewRegistry())
-	return jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Leases(m), s.Queues, 0, m, s.log)
-}
-
-// Leases returns the leases of this stack's queues, counting on m; its Redis client is
-// closed when the test ends.
-func (s *Stack) Leases(m *metrics.Worker) *jobs.Leases {
-	s.t.Helper()
-	rdb, err := jobs.RedisClient(s.Redis.Opt)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() { rdb.Close() })
-	return jobs.NewLeases(rdb, s.Queues, m, s.log)
-}
-
-// Watch runs a worker's watch of Redis (jobs.Watch) every interval until the test ends, with
-// a reconciler that counts batches as stale only after an hour, so that whatever it
-// enqueues again is the watch's doing. It returns the watch's metrics.
-func (s *Stack) Watch(interval time.Duration) *metrics.Worker {
-	s.t.Helper()
-	m := metrics.NewWorker(metrics.NewRegistry())
-	rec := jobs.NewReconciler(s.Store, s.Client, s.Inspector, s.Leases(m), s.Queues, time.Hour, m, s.log)
-	rdb, ok := s.Redis.Opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		s.t.Fatalf("no redis client for %T", s.Redis.Opt)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		jobs.NewWatch(rdb, s.Queues, rec.Recover, m, s.log).Run(ctx, interval)
-	}()
-	s.t.Cleanup(func() { cancel(); <-done; rdb.Close() })
-	return m
 }
 
 // Response is an API answer.

@@ -79,7 +79,8 @@ type NewBatch struct {
 }
 
 // NewRow is one data row of an upload. A row with a non-empty FailReason failed validation
-// and is stored already settled as failed.
+// and is stored already settled as failed; its reason is the Outcome.Reason of CodeInvalid
+// with FailReason as the detail.
 type NewRow struct {
 	Line                            int
 	RawIdentifier                   string
@@ -98,17 +99,24 @@ type NewRow struct {
 }
 
 // CreateBatch stores a batch and all its rows in one transaction and returns the batch and
-// the lines left for the workers. A batch whose every row failed validation is finished
-// at once, with status completed.
+// the lines left for the workers, which Feed hands to the queue. A batch whose every row
+// failed validation is finished by its finalizer at once, with status completed.
 func (s *Store) CreateBatch(ctx context.Context, nb NewBatch, rows []NewRow) (Batch, []int, error) {
 	var id string
 	var pending []int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Its pending rows wait for Feed to hand them to the queue (unqueued).
 		const qb = `INSERT INTO batches (organization_id, permission_group_id, admin_id, uploaded_by,
-				filename, file_sha256, invite, total, delimiter)
-			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, COALESCE(NULLIF($9, ''), ',')) RETURNING id`
+				filename, file_sha256, invite, total, delimiter, unqueued)
+			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7, $8, COALESCE(NULLIF($9, ''), ','), $10) RETURNING id`
+		valid := 0
+		for _, r := range rows {
+			if r.FailReason == "" {
+				valid++
+			}
+		}
 		if err := tx.GetContext(ctx, &id, qb, nb.OrganizationID, nb.PermissionGroupID, nb.AdminID,
-			nb.UploadedBy, nb.Filename, nb.FileSHA256, nb.Invite, len(rows), nb.Delimiter); err != nil {
+			nb.UploadedBy, nb.Filename, nb.FileSHA256, nb.Invite, len(rows), nb.Delimiter, valid); err != nil {
 			return fmt.Errorf("insert batch: %w", mapErr(err))
 		}
 		cols := struct {
@@ -137,11 +145,12 @@ func (s *Store) CreateBatch(ctx context.Context, nb NewBatch, rows []NewRow) (Ba
 			cols.lang = append(cols.lang, lang)
 			if r.FailReason != "" {
 				cols.status = append(cols.status, RowFailed)
+				cols.reason = append(cols.reason, Outcome{Code: CodeInvalid, Detail: r.FailReason}.Reason())
 			} else {
 				cols.status = append(cols.status, RowPending)
+				cols.reason = append(cols.reason, "")
 				pending = append(pending, r.Line)
 			}
-			cols.reason = append(cols.reason, r.FailReason)
 		}
 		// One statement for all rows: unnest keeps it a single round trip.
 		const qr = `INSERT INTO batch_rows (batch_id, line, raw_identifier, identifier, identifier_kind,

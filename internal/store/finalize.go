@@ -90,7 +90,8 @@ func (s *Store) FinalizeBatch(ctx context.Context, id string, build func([]Repor
 		if st.Cancel {
 			status = BatchCanceled
 		}
-		const qb = `UPDATE batches SET status = $2, finished_at = now(), started_at = COALESCE(started_at, now())
+		const qb = `UPDATE batches SET status = $2, finished_at = now(), started_at = COALESCE(started_at, now()),
+				unqueued = 0
 			WHERE id = $1 AND finished_at IS NULL`
 		if _, err := tx.ExecContext(ctx, qb, id, status); err != nil {
 			return fmt.Errorf("finish batch: %w", mapErr(err))
@@ -142,14 +143,4 @@ func (s *Store) UnfinishedBatches(ctx context.Context, limit int) ([]UnfinishedB
 		return nil, fmt.Errorf("unfinished batches: %w", mapErr(err))
 	}
 	return out, nil
-}
-
-// PendingLines lists the rows of batch id that have not settled.
-func (s *Store) PendingLines(ctx context.Context, id string) ([]int, error) {
-	const q = `SELECT line FROM batch_rows WHERE batch_id = $1 AND status = 'pending' ORDER BY line`
-	var lines []int
-	if err := s.db.SelectContext(ctx, &lines, q, id); err != nil {
-		return nil, fmt.Errorf("pending lines: %w", mapErr(err))
-	}
-	return lines, nil
 }

@@ -38,7 +38,14 @@ type BatchBacklog struct {
 	Unfinished  int
 	OldestAge   time.Duration // zero when Unfinished is zero
 	PendingRows int
+	// ByOrganization is the pending rows of the TopPendingOrganizations organizations with
+	// the most, by id; the rest of the organizations' are under "other".
+	ByOrganization map[string]int
 }
+
+// TopPendingOrganizations bounds BatchBacklog.ByOrganization, and so the series of the gauge
+// that shows it.
+const TopPendingOrganizations = 10
 
 // UnfinishedBatchBacklog reads the batch backlog for the metrics scrape. The age is measured
 // by the database clock, so a worker with a skewed clock reports the same value as the rest.
@@ -56,6 +63,33 @@ func (s *Store) UnfinishedBatchBacklog(ctx context.Context) (BatchBacklog, error
 	if err := s.db.GetContext(ctx, &row, q); err != nil {
 		return BatchBacklog{}, fmt.Errorf("unfinished batch backlog: %w", mapErr(err))
 	}
-	return BatchBacklog{Unfinished: row.Unfinished, OldestAge: time.Duration(row.OldestAge * float64(time.Second)),
-		PendingRows: row.PendingRows}, nil
+	b := BatchBacklog{Unfinished: row.Unfinished, OldestAge: time.Duration(row.OldestAge * float64(time.Second)),
+		PendingRows: row.PendingRows, ByOrganization: map[string]int{}}
+	const qorgs = `SELECT organization_id::text, sum(pending)::int AS pending FROM batches
+		WHERE finished_at IS NULL AND pending > 0 GROUP BY organization_id ORDER BY 2 DESC, 1 LIMIT $1`
+	var orgs []struct {
+		ID      string `db:"organization_id"`
+		Pending int    `db:"pending"`
+	}
+	if err := s.db.SelectContext(ctx, &orgs, qorgs, TopPendingOrganizations); err != nil {
+		return BatchBacklog{}, fmt.Errorf("pending rows by organization: %w", mapErr(err))
+	}
+	rest := b.PendingRows
+	for _, o := range orgs {
+		b.ByOrganization[o.ID] = o.Pending
+		rest -= o.Pending
+	}
+	if rest > 0 {
+		b.ByOrganization["other"] = rest
+	}
+	return b, nil
+}
+
+// OrganizationAccounts counts organization orgID's accounts.
+func (s *Store) OrganizationAccounts(ctx context.Context, orgID string) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM accounts WHERE organization_id = $1`, orgID); err != nil {
+		return 0, fmt.Errorf("count accounts: %w", mapErr(err))
+	}
+	return n, nil
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/lib/pq"
+
+	"github.com/multiline/onboarding/internal/sentence"
 )
 
 // Reason codes of a row's outcome: stable, snake_case, few enough for a metric label. The
@@ -59,15 +61,20 @@ type Outcome struct {
 	Invitation   string // InvitationSent, InvitationNotSent or InvitationFailed
 }
 
-// Reason is the sentence a person reads in the report for this outcome.
-func (o Outcome) Reason() string {
+// Reason is the sentence a person reads in the report for this outcome: the code's sentence
+// with the detail, starting with a capital however the detail was composed (see
+// sentence.Capitalize). Every reason stored in batch_rows comes from here, that of a row
+// refused at upload (CodeInvalid, the validation problems as the detail) included.
+func (o Outcome) Reason() string { return sentence.Capitalize(o.reason()) }
+
+func (o Outcome) reason() string {
 	switch o.Code {
 	case CodeNone:
 		return ""
 	case CodeAccountExists:
 		return AccountExistsReason
 	case CodeNumberUnavailable:
-		return "multiline_number " + o.Detail
+		return "the multiline_number " + o.Detail
 	case CodeNoNumber:
 		return "no number available in this organization"
 	case CodeRejected:

@@ -13,7 +13,7 @@
   class ApiError extends Error {
     constructor(status, body) {
       const e = (body && body.error) || {};
-      super(e.message || ("the server answered " + status));
+      super(e.message || ("The server answered " + status));
       this.status = status;
       this.code = e.code || "";
       this.details = Array.isArray(e.details) ? e.details : [];
@@ -35,7 +35,7 @@
     try {
       resp = await fetch(path, opts);
     } catch (err) {
-      throw new ApiError(0, { error: { message: "the server cannot be reached: " + err.message } });
+      throw new ApiError(0, { error: { message: "The server cannot be reached: " + err.message } });
     }
     if (!resp.ok) {
       let b = null;
@@ -49,10 +49,24 @@
     return (await api(method, path, body)).json();
   }
 
+  // sentence starts s with a capital as the API starts its messages (Go's
+  // internal/sentence): a start that is no lower-case letter (a quote, a digit) and a first
+  // word that is code or a name ("multiline_number", "iPhone") are left as they are.
+  function sentence(s) {
+    s = String(s || "");
+    const word = s.split(/\s/, 1)[0].replace(/[,;:.!?)"']+$/, "");
+    if (!/^\p{Ll}[\p{Ll}\p{Lm}\p{Lo}'’-]*$/u.test(word)) return s;
+    const first = String.fromCodePoint(s.codePointAt(0));
+    const upper = first.toUpperCase();
+    return [...upper].length === 1 ? upper + s.slice(first.length) : s; // "ß" has no one-letter capital
+  }
+
+  // detailText is one of an error's details as a line: a string (a value, such as an
+  // address the API refused) as it is, an object with a message as that sentence.
   function detailText(d) {
     if (d === null || d === undefined) return "";
     if (typeof d === "string") return d;
-    if (d.message) return (d.row ? "row " + d.row + (d.column ? ", " + d.column : "") + ": " : "") + d.message;
+    if (d.message) return d.row ? "Row " + d.row + (d.column ? ", " + d.column : "") + ": " + d.message : sentence(d.message);
     return JSON.stringify(d);
   }
 
@@ -80,7 +94,7 @@
       return true;
     }).join(" ");
     const p = document.createElement("p");
-    p.textContent = message ? message[0].toUpperCase() + message.slice(1) : "";
+    p.textContent = sentence(message);
     p.style.margin = "0";
     box.append(p);
     const details = (err.details || []).map(detailText).filter((d) => d && !saysAgain(message, d) && !message.includes(d));
@@ -130,5 +144,5 @@
     return td;
   }
 
-  window.ML = { TOKEN_KEY, $, token, api, apiJSON, showError, clearError, saveBlob, filenameOf, option, cell };
+  window.ML = { TOKEN_KEY, $, token, api, apiJSON, sentence, showError, clearError, saveBlob, filenameOf, option, cell };
 })();

@@ -45,6 +45,7 @@
     const now = Date.now();
     if (first === null && b.processed > 0) first = { t: now, processed: b.processed };
     showProgress(b, first && { t: now, first });
+    if (window.ML.batchChanged) window.ML.batchChanged(b);
     if (b.finished_at) finished(b);
     return true;
   }

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const { TOKEN_KEY, $, token, api, apiJSON, showError, clearError, saveBlob, filenameOf, option, cell } = window.ML;
+  const { TOKEN_KEY, $, token, api, apiJSON, sentence, showError, clearError, saveBlob, filenameOf, option, cell } = window.ML;
   let busy = false;
   // Sign in and out.
 
@@ -20,7 +20,7 @@
       $("history").hidden = false;
       $("signout").hidden = false;
       if (!orgs.length) {
-        showError({ message: "this admin token has no organization in its scope" });
+        showError({ message: "This admin token has no organization in its scope" });
         return;
       }
       await orgChanged();
@@ -52,7 +52,7 @@
       const data = await apiJSON("GET", "/v1/organizations/" + encodeURIComponent(org()) + "/permission-groups");
       const groups = data.permission_groups || [];
       $("group").replaceChildren(...groups.map((g) => option(g.id, g.name)));
-      if (!groups.length) showError({ message: "this organization has no permission group yet; create one first" });
+      if (!groups.length) showError({ message: "This organization has no permission group yet; create one first" });
     } catch (err) {
       showError(err);
     }
@@ -92,6 +92,7 @@
 
   function batchRow(b) {
     const tr = document.createElement("tr");
+    tr.dataset.batch = b.id;
     const when = new Date(b.created_at).toLocaleString();
     tr.append(cell(when), cell(b.filename || b.id), cell(b.status + (b.invite ? " · invite" : "")),
       cell(b.succeeded + " ok, " + b.failed + " failed" + (b.canceled ? ", " + b.canceled + " canceled" : "") + " of " + b.total, "num"));
@@ -116,6 +117,13 @@
     }
     tr.append(td);
     return tr;
+  }
+
+  // batchChanged draws batch b's row in the history again, when it is there: the progress
+  // card and the history say the same of the batch being followed.
+  function batchChanged(b) {
+    const tr = [...$("batches").tBodies[0].rows].find((r) => r.dataset.batch === b.id);
+    if (tr) tr.replaceWith(batchRow(b));
   }
 
   // reopen follows running batch b in the progress card; uploads wait until it finishes.
@@ -168,8 +176,8 @@
 
   function formFor(fields) {
     const file = $("file").files[0];
-    if (!file) throw { message: "choose the CSV file first" };
-    if (!$("group").value) throw { message: "choose the permission group first" };
+    if (!file) throw { message: "Choose the CSV file first" };
+    if (!$("group").value) throw { message: "Choose the permission group first" };
     const fd = new FormData();
     fd.append("permission_group", $("group").value);
     for (const [k, v] of Object.entries(fields)) fd.append(k, v);
@@ -177,10 +185,11 @@
     return fd;
   }
 
-  // problem is e's message without the "row 4, email address or device: " its own columns say.
+  // problem is e's message without the "Row 4, email address or device: " its own columns
+  // say, starting with a capital again.
   function problem(e) {
-    const prefix = "row " + e.row + (e.column ? ", " + e.column : "") + ": ";
-    return e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    const prefix = "Row " + e.row + (e.column ? ", " + e.column : "") + ": ";
+    return sentence(e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
   }
 
   async function check() {
@@ -270,5 +279,5 @@
     if (token()) signIn();
   });
 
-  Object.assign(window.ML, { downloadReport, batchFinished });
+  Object.assign(window.ML, { downloadReport, batchFinished, batchChanged });
 })();

@@ -1,0 +1,144 @@
+package jobs
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/multiline/onboarding/internal/store"
+)
+
+// Feeder hands rows to the queue through each organization's window (store.Feed): the api
+// when a batch is stored, the workers as rows settle, the reconciler as a safety net. So
+// while several organizations have rows pending, the row tasks in Redis are a fair mix of
+// theirs, and a small upload waits behind little whatever another organization has queued.
+// It enqueues finalizers and invitations as Client does.
+type Feeder struct {
+	*Client
+	store    *store.Store
+	capacity *capacity
+}
+
+// NewFeeder returns a Feeder; inspector tells it how many row tasks the workers run at once.
+func NewFeeder(st *store.Store, client *Client, inspector *asynq.Inspector) *Feeder {
+	return &Feeder{Client: client, store: st, capacity: &capacity{inspector: inspector, queue: client.queues.Rows()}}
+}
+
+// Feed enqueues the rows that the windows of batchIDs' organizations (every organization's,
+// when nil) let in now, and returns how many.
+func (f *Feeder) Feed(ctx context.Context, batchIDs []string) (int, error) {
+	keys, err := f.store.Feed(ctx, batchIDs, f.capacity.get())
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	return len(keys), f.EnqueueRows(ctx, keys)
+}
+
+// defaultCapacity is the capacity assumed while no worker is known: the default
+// WORKER_CONCURRENCY of one worker.
+const defaultCapacity = 512
+
+// capacity is how many row tasks the workers run at once, the sum of the concurrency of the
+// Asynq servers serving the rows queue, read from Redis at most every capacityTTL.
+type capacity struct {
+	inspector *asynq.Inspector
+	queue     string
+	mu        sync.Mutex
+	value     int
+	read      time.Time
+}
+
+const capacityTTL = 10 * time.Second
+
+func (c *capacity) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.value > 0 && time.Since(c.read) < capacityTTL {
+		return c.value
+	}
+	c.value, c.read = defaultCapacity, time.Now()
+	servers, err := c.inspector.Servers()
+	if err != nil {
+		return c.value
+	}
+	sum := 0
+	for _, s := range servers {
+		if s.Queues[c.queue] > 0 {
+			sum += s.Concurrency
+		}
+	}
+	if sum > 0 {
+		c.value = sum
+	}
+	return c.value
+}
+
+// FeedLoop feeds, one feed at a time, the organizations of the batches whose rows settled
+// since the last feed: under load many settles share one feed, and a lone settle is fed at
+// once. A feed that fails is left to the next settle and to the reconciler. A Handler runs
+// one; so does the benchmark's literal peer.
+type FeedLoop struct {
+	feeder  *Feeder
+	log     zerolog.Logger
+	mu      sync.Mutex
+	batches map[string]struct{}
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// Loop starts a FeedLoop over f; Close stops it.
+func (f *Feeder) Loop(log zerolog.Logger) *FeedLoop {
+	l := &FeedLoop{feeder: f, log: log.With().Str("component", "feed").Logger(), batches: map[string]struct{}{}, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// Settled notes that rows of batchIDs settled: their organizations have room again.
+func (l *FeedLoop) Settled(batchIDs ...string) {
+	l.mu.Lock()
+	for _, id := range batchIDs {
+		l.batches[id] = struct{}{}
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *FeedLoop) run() {
+	defer close(l.done)
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.wake:
+		}
+		l.mu.Lock()
+		ids := make([]string, 0, len(l.batches))
+		for id := range l.batches {
+			ids = append(ids, id)
+		}
+		clear(l.batches)
+		l.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := l.feeder.Feed(ctx, ids); err != nil {
+			l.log.Warn().Err(err).Strs("batch_ids", ids).Msg("could not feed rows to the queue; the next settle or the reconciler will")
+		}
+		cancel()
+	}
+}
+
+// Close stops the loop after the feed under way.
+func (l *FeedLoop) Close() {
+	close(l.stop)
+	<-l.done
+}
