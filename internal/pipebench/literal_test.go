@@ -66,10 +66,7 @@ func startPeer(b *testing.B, getenv func(string) string) {
 	if err != nil {
 		b.Fatalf("SMTP_URL: %v", err)
 	}
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
-	if err != nil {
-		b.Fatalf("REDIS_URL: %v", err)
-	}
+	redisOpt := cfg.Redis
 	db, err := store.Open(context.Background(), cfg.DatabaseURL)
 	if err != nil {
 		b.Fatal(err)
