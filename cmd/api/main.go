@@ -101,9 +101,15 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err := store.CheckSchema(ctx, db.DB); err != nil {
 		return err
 	}
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	redisOpt := cfg.Redis
+	rdb, err := jobs.RedisClient(redisOpt)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
+	}
+	defer rdb.Close()
+	redisCheck := jobs.NewRedisCheck(rdb, log)
+	if err := redisCheck.Start(ctx); err != nil {
+		return err
 	}
 	aclient := asynq.NewClient(redisOpt)
 	defer aclient.Close()
@@ -119,7 +125,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI},
 		st, jobs.NewFeeder(st, jobs.NewClient(aclient, jobs.Queues{}), inspector), reg, log,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
-		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return aclient.Ping() }},
+		httpapi.Check{Name: "redis", Fn: redisCheck.Check},
 	)
 	srv := config.HTTPServer(cfg.APIAddr, api.Handler())
 	errc := make(chan error, 1)

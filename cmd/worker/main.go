@@ -5,18 +5,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/config"
@@ -82,9 +81,15 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	redisOpt := cfg.Redis
+	rdb, err := jobs.RedisClient(redisOpt)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
+	}
+	defer rdb.Close()
+	redisCheck := jobs.NewRedisCheck(rdb, log)
+	if err := redisCheck.Start(ctx); err != nil {
+		return err
 	}
 	// Tasks that find every connection busy wait for one; a relay limits how many connections
 	// one client may hold.
@@ -103,6 +108,8 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	reg := metrics.NewRegistry()
 	m := metrics.NewWorker(reg, jobs.TaskTypes...)
 	reg.MustRegister(metrics.NewQueueCollector(inspector, queues.Names()))
+	leases := jobs.NewLeases(rdb, queues, m, log)
+	reg.MustRegister(metrics.NewLeaseCollector(leases.Queues(), leases.PastLease))
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
@@ -113,26 +120,23 @@ func run(ctx context.Context, log zerolog.Logger) error {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
 
-	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return errors.New("REDIS_URL: no Redis client for it")
-	}
-	defer rdb.Close()
+	// The loops that re-derive lost work: the reconciler, the watch of Redis's data, and the
+	// leases of dead workers' tasks.
 	recCtx, stopReconciler := context.WithCancel(context.Background())
-	reconciled := make(chan struct{}, 2)
-	reconciler := jobs.NewReconciler(st, feeder, inspector, queues, 2*cfg.ReconcileInterval, m, log)
-	go func() {
-		defer func() { reconciled <- struct{}{} }()
-		reconciler.Run(recCtx, cfg.ReconcileInterval)
-	}()
-	go func() {
-		defer func() { reconciled <- struct{}{} }()
-		jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval)
-	}()
+	var reconciling sync.WaitGroup
+	reconciler := jobs.NewReconciler(st, feeder, inspector, leases, queues, 2*cfg.ReconcileInterval, m, log)
+	reconciling.Go(func() { reconciler.Run(recCtx, cfg.ReconcileInterval) })
+	reconciling.Go(func() { jobs.NewWatch(rdb, queues, reconciler.Recover, m, log).Run(recCtx, jobs.WatchInterval) })
+	reconciling.Go(func() { leases.Run(recCtx, jobs.WatchInterval) })
 
 	hs := statusServer(cfg.WorkerAddr, reg,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
-		httpapi.Check{Name: "redis", Fn: func(context.Context) error { return srv.Ping() }},
+		httpapi.Check{Name: "redis", Fn: func(ctx context.Context) error {
+			if err := srv.Ping(); err != nil {
+				return err
+			}
+			return redisCheck.Check(ctx)
+		}},
 	)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
@@ -146,8 +150,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	}
 	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: finishing in-flight rows")
 	stopReconciler()
-	<-reconciled
-	<-reconciled
+	reconciling.Wait()
 	// Shutdown stops fetching, waits for active tasks up to ShutdownTimeout, and puts back
 	// the unfinished ones; their transactions roll back and they run again elsewhere.
 	srv.Shutdown()

@@ -11,13 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 )
 
 // Config is the parsed configuration shared by the api and worker processes.
 type Config struct {
-	DatabaseURL       string
-	RedisURL          string
+	DatabaseURL string
+	RedisURL    string
+	// Redis is REDIS_URL read by RedisConn: one server, Sentinel or a Cluster.
+	Redis             asynq.RedisConnOpt
 	SMTPURL           string
 	MailFrom          string
 	APIAddr           string
@@ -64,6 +67,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		TokenSecret: getenv("TOKEN_SECRET"),
 	}
 	var err error
+	if c.Redis, err = RedisConn(c.RedisURL); err != nil {
+		return c, err
+	}
 	if c.WorkerConcurrency, err = intVar(getenv, "WORKER_CONCURRENCY", defaultConcurrency); err != nil {
 		return c, err
 	}

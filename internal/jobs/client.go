@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -20,6 +21,12 @@ type Client struct {
 
 // NewClient returns a Client over an Asynq client.
 func NewClient(c *asynq.Client, q Queues) *Client { return &Client{asynq: c, queues: q} }
+
+// EnqueueRetryFor is how long an enqueue that fails (Redis is away: restarting, or Sentinel
+// failing over to a replica) is tried again, with backoff, before the error is returned and
+// the work is left to the reconciler. It covers a failover of a few seconds; an upload
+// whose enqueue fails answers that much later, stored all the same.
+const EnqueueRetryFor = 5 * time.Second
 
 // EnqueueBatch enqueues one task per line of batch batchID; see EnqueueRows.
 func (c *Client) EnqueueBatch(ctx context.Context, batchID string, lines []int) error {
@@ -73,10 +80,23 @@ func (c *Client) EnqueueFinalize(ctx context.Context, batchID string) error {
 	return c.enqueue(ctx, NewFinalizeTask(c.queues, batchID))
 }
 
+// enqueue enqueues t unless a task with its id exists. Every enqueue of the service goes
+// through it, so it is where a failing one is retried: from 50 ms, doubling up to a second,
+// for EnqueueRetryFor.
 func (c *Client) enqueue(ctx context.Context, t *asynq.Task) error {
-	_, err := c.asynq.EnqueueContext(ctx, t)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+	deadline := time.Now().Add(EnqueueRetryFor)
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		_, err := c.asynq.EnqueueContext(ctx, t)
+		if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+			return nil
+		}
+		if err == nil || ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
 	}
-	return err
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/store"
 )
@@ -74,3 +75,21 @@ func (c *capacity) get() int {
 	}
 	return c.value
 }
+
+// FeedLoop feeds, one feed at a time, the organizations of the batches whose rows settled
+// since the last feed (see loop). A Handler runs one; so does the benchmark's literal peer.
+type FeedLoop struct{ l *loop }
+
+// Loop starts a FeedLoop over f; Close stops it.
+func (f *Feeder) Loop(log zerolog.Logger) *FeedLoop {
+	return &FeedLoop{newLoop("feed rows to the queue", 0, func(ctx context.Context, ids []string) error {
+		_, err := f.Feed(ctx, ids)
+		return err
+	}, log.With().Str("component", "feed").Logger())}
+}
+
+// Settled notes that rows of batchIDs settled: their organizations have room again.
+func (l *FeedLoop) Settled(batchIDs ...string) { l.l.settled(batchIDs...) }
+
+// Close stops the loop after the feed under way.
+func (l *FeedLoop) Close() { l.l.close() }

@@ -50,7 +50,8 @@ type Handler struct {
 	records *batcher[store.Outcome, struct{}]
 	// feed hands their organizations' next rows to the queue as rows settle; pools checks
 	// their pool alerts.
-	feed, pools *loop
+	feed  *FeedLoop
+	pools *loop
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
@@ -68,11 +69,7 @@ type Handler struct {
 // after a batch's last row, the next rows of an organization as its rows settle).
 func NewHandler(cfg Config, st *store.Store, mail Sender, feeder *Feeder, m *metrics.Worker, log zerolog.Logger) *Handler {
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: feeder.Client, log: log, metrics: m, now: time.Now, holder: newHolder(),
-		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom),
-		feed: newLoop("feed rows to the queue", 0, func(ctx context.Context, ids []string) error {
-			_, err := feeder.Feed(ctx, ids)
-			return err
-		}, log.With().Str("component", "feed").Logger()),
+		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: feeder.Loop(log),
 		pools: newLoop("check pool alerts", poolCheckGap, feeder.checkBatchPools, log.With().Str("component", "pools").Logger())}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
@@ -93,7 +90,7 @@ func newHolder() string {
 func (h *Handler) Close() {
 	h.claims.Close()
 	h.records.Close()
-	h.feed.close()
+	h.feed.Close()
 	h.pools.close()
 }
 
@@ -128,7 +125,7 @@ const poolCheckGap = 250 * time.Millisecond
 // settled notes that a row of batch batchID settled: its organization's window has room
 // again, and its pool has changed.
 func (h *Handler) settled(batchID string) {
-	h.feed.settled(batchID)
+	h.feed.Settled(batchID)
 	h.pools.settled(batchID)
 }
 

@@ -60,6 +60,9 @@ func (l *loop) run() {
 		}
 		clear(l.batches)
 		l.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := l.fn(ctx, ids); err != nil {
 			l.log.Warn().Err(err).Strs("batch_ids", ids).Msg("could not " + l.what + "; the next settle or the reconciler will")

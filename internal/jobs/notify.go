@@ -23,17 +23,53 @@ const topReasons = 5
 // back; the finalize task retries it, and the emails are recorded in PostgreSQL so that each
 // recipient gets one.
 func (h *Handler) notifyAdmins(ctx context.Context, b store.Batch) error {
-	recipients, err := h.store.PlanBatchNotifications(ctx, b.ID)
+	_, err := planNotifications(ctx, h.store, h.client, b.ID, nil)
+	return err
+}
+
+// planNotifications plans the summary emails of finished batch batchID and enqueues those
+// pending, and returns how many it enqueued; a task already queued is left alone. prepare,
+// when set, is called first with each pending email's task id (the reconciler deletes an
+// archived one there, so that it can be enqueued again).
+func planNotifications(ctx context.Context, st *store.Store, c *Client, batchID string, prepare func(taskID string) error) (int, error) {
+	recipients, err := st.PlanBatchNotifications(ctx, batchID)
 	if err != nil {
-		return fmt.Errorf("plan notifications: %w", err)
+		return 0, fmt.Errorf("plan notifications: %w", err)
 	}
 	var errs []error
 	for _, rcpt := range recipients {
-		if err := h.client.EnqueueNotify(ctx, b.ID, rcpt); err != nil {
+		if prepare != nil {
+			if err := prepare(NotifyTaskID(batchID, rcpt)); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if err := c.EnqueueNotify(ctx, batchID, rcpt); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return len(recipients), errors.Join(errs...)
+}
+
+// ReconcileNotifications gives each batch that finished more than the reconciler's staleness
+// ago without all its summary emails recorded the emails it lacks: never planned (its
+// finalizer's retries ran out while Redis was away) or planned and lost with Redis. A
+// summary email's task that is still queued is left alone. Call it from Once.
+func (r *Reconciler) ReconcileNotifications(ctx context.Context) error {
+	ids, err := r.store.UnnotifiedBatches(ctx, r.staleAfter, 100)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		n, err := planNotifications(ctx, r.store, r.feeder.Client, id, r.deleteIfArchived(r.queues.Notify()))
+		if err != nil {
+			return fmt.Errorf("batch %s: %w", id, err)
+		}
+		if n > 0 {
+			r.log.Info().Str("batch_id", id).Int("emails", n).Msg("enqueued the batch summary emails of a finished batch again")
+		}
+	}
+	return nil
 }
 
 // EnqueueNotify enqueues batch batchID's summary email to recipient unless it is queued.

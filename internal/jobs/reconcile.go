@@ -22,6 +22,7 @@ type Reconciler struct {
 	store      *store.Store
 	feeder     *Feeder
 	inspector  *asynq.Inspector
+	leases     *Leases
 	queues     Queues
 	staleAfter time.Duration
 	metrics    *metrics.Worker
@@ -30,9 +31,10 @@ type Reconciler struct {
 }
 
 // NewReconciler returns a Reconciler; a batch with pending rows counts as stale when nothing
-// of it has been enqueued or settled for staleAfter.
-func NewReconciler(st *store.Store, feeder *Feeder, inspector *asynq.Inspector, q Queues, staleAfter time.Duration, m *metrics.Worker, log zerolog.Logger) *Reconciler {
-	return &Reconciler{store: st, feeder: feeder, inspector: inspector, queues: q, staleAfter: staleAfter,
+// of it has been enqueued or settled for staleAfter. leases gives back the active tasks it
+// finds lost.
+func NewReconciler(st *store.Store, feeder *Feeder, inspector *asynq.Inspector, leases *Leases, q Queues, staleAfter time.Duration, m *metrics.Worker, log zerolog.Logger) *Reconciler {
+	return &Reconciler{store: st, feeder: feeder, inspector: inspector, leases: leases, queues: q, staleAfter: staleAfter,
 		metrics: m, log: log.With().Str("component", "reconciler").Logger(), now: time.Now}
 }
 
@@ -55,6 +57,9 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
 // Once makes one pass over the unfinished batches.
 func (r *Reconciler) Once(ctx context.Context) error {
 	if err := r.ReconcileInvitations(ctx); err != nil {
+		return err
+	}
+	if err := r.ReconcileNotifications(ctx); err != nil {
 		return err
 	}
 	batches, err := r.store.UnfinishedBatches(ctx, 500)
@@ -174,9 +179,13 @@ func (r *Reconciler) Recover(ctx context.Context) error {
 }
 
 // taskLive reports whether the task of row line of batch id is in Redis and may still run. An
-// archived or completed one is deleted, so that it can be enqueued again.
+// archived or completed one is deleted, so that it can be enqueued again. An active one is
+// lost when its lease ended (its worker died: it goes back to pending) or when it has no
+// payload (its hash was evicted and recreated empty, which Asynq's recoverer skips: it is
+// removed, to be enqueued again).
 func (r *Reconciler) taskLive(ctx context.Context, id string, line int) (bool, error) {
-	info, err := r.inspector.GetTaskInfo(r.queues.Rows(), RowTaskID(id, line))
+	taskID := RowTaskID(id, line)
+	info, err := r.inspector.GetTaskInfo(r.queues.Rows(), taskID)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
 		return false, nil
@@ -187,6 +196,29 @@ func (r *Reconciler) taskLive(ctx context.Context, id string, line int) (bool, e
 			return false, fmt.Errorf("delete archived task: %w", err)
 		}
 		return false, nil
+	case info.State == asynq.TaskStateActive:
+		// A hash without its message reads as a task with no id: name it by the id asked.
+		res, err := r.leases.Reclaim(ctx, r.queues.Rows(), taskID)
+		return res != reclaimStub, err
 	}
 	return true, nil
+}
+
+// deleteIfArchived returns a function that deletes task taskID of queue when it is archived
+// or completed, so that it can be enqueued again; a task that is queued or running is left.
+func (r *Reconciler) deleteIfArchived(queue string) func(taskID string) error {
+	return func(taskID string) error {
+		info, err := r.inspector.GetTaskInfo(queue, taskID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("inspect task: %w", err)
+		case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
+			if err := r.inspector.DeleteTask(queue, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+				return fmt.Errorf("delete archived task: %w", err)
+			}
+		}
+		return nil
+	}
 }

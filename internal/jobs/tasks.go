@@ -42,9 +42,18 @@ func (q Queues) Invitations() string { return q.Prefix + "invitations" }
 // Notify is the queue of emails to administrators: batch summaries and pool alerts.
 func (q Queues) Notify() string { return q.Prefix + "notify" }
 
-// Marker is the key by which a worker tells that Redis lost its data (see Watch). It sits in
-// the rows queue's key space: whatever removes the queue removes the marker too.
-func (q Queues) Marker() string { return "asynq:{" + q.Rows() + "}:multiline_marker" }
+// Markers are the keys by which a worker tells that Redis lost its data (see Watch), one per
+// queue. Each sits in its queue's key space, "asynq:{<queue>}:...", so it hashes to the slot
+// of that queue's keys in a Redis Cluster: whatever removes a queue (a flush, a failover of
+// the node that holds it to an empty replica) removes its marker too.
+func (q Queues) Markers() []string {
+	names := q.Names()
+	keys := make([]string, len(names))
+	for i, name := range names {
+		keys[i] = "asynq:{" + name + "}:multiline_marker"
+	}
+	return keys
+}
 
 // Names lists every queue name.
 func (q Queues) Names() []string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/metrics"
@@ -249,6 +250,7 @@ func exportedFamilies(t *testing.T) map[string]family {
 	inspector := asynq.NewInspector(r.Opt)
 	t.Cleanup(func() { inspector.Close() })
 	workerRec.MustRegister(metrics.NewQueueCollector(inspector, []string{r.Prefix + "finalize", r.Prefix + "rows"}))
+	workerRec.MustRegister(metrics.NewLeaseCollector([]string{r.Prefix + "rows"}, jobs.NewLeases(r.Client, jobs.Queues{Prefix: r.Prefix}, w, zerolog.Nop()).PastLease))
 
 	db, _ := testenv.DB(t)
 	ctx := testenv.Context(t)

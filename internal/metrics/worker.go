@@ -13,6 +13,12 @@ const (
 	RedisBack  = "back"  // Redis answered again after failing to
 )
 
+// Causes of TasksReclaimed.
+const (
+	ReclaimLeaseExpired = "lease_expired" // active past its lease: its worker died or lost Redis
+	ReclaimNoPayload    = "no_payload"    // active without its message: an evicted hash recreated empty
+)
+
 // Reasons of EmailsUnsent.
 const (
 	UnsentNoLink       = "no_link"       // the invitation rendered without its activation link
@@ -58,6 +64,7 @@ type Worker struct {
 	DBErrors        prometheus.Counter
 	RecordRetries   prometheus.Counter
 	RedisRecoveries *prometheus.CounterVec
+	TasksReclaimed  *prometheus.CounterVec
 }
 
 // NewWorker registers the worker's metrics on reg. taskTypes are the types of the tasks it
@@ -128,6 +135,13 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			Namespace: namespace, Subsystem: "redis", Name: "recoveries_total",
 			Help: "Times this worker found Redis empty (its marker gone) or answering again after an outage, and enqueued the pending rows of unfinished batches again, by cause.",
 		}, []string{"cause"}),
+		TasksReclaimed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "queue", Name: "tasks_reclaimed_total",
+			Help: "Active tasks this worker gave back to their queue because they were lost, by cause (lease_expired: their worker died or lost Redis; no_payload: an evicted task hash recreated empty).",
+		}, []string{"cause"}),
+	}
+	for _, cause := range []string{ReclaimLeaseExpired, ReclaimNoPayload} {
+		m.TasksReclaimed.WithLabelValues(cause)
 	}
 	for _, cause := range []string{RedisEmpty, RedisBack} {
 		m.RedisRecoveries.WithLabelValues(cause)
@@ -159,7 +173,7 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.BatchQueueWait, m.NumbersReserved,
 		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
-		m.RecordRetries, m.RedisRecoveries)
+		m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed)
 	return m
 }
 

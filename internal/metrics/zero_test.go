@@ -41,6 +41,8 @@ func TestCountersExistAtZero(t *testing.T) {
 			`multiline_rows_settled_total{outcome="failed",reason="gave_up"} 0`,
 			`multiline_rows_settled_total{outcome="canceled",reason="canceled"} 0`,
 			`multiline_batch_finished_total{status="completed"} 0`,
+			`multiline_queue_tasks_reclaimed_total{cause="lease_expired"} 0`,
+			`multiline_queue_tasks_reclaimed_total{cause="no_payload"} 0`,
 		},
 	}
 	for process, reg := range map[string]*prometheus.Registry{"api": api, "worker": worker} {

@@ -43,11 +43,13 @@ func BenchmarkFairShare(b *testing.B) {
 // smallBatch uploads a 10-row Import & Invite batch and returns the time from upload to report.
 func (e *env) smallBatch(org, group, domain string) time.Duration {
 	start := time.Now()
-	if got := e.wait(e.upload(org, group, domain, 10), 10*time.Millisecond); got != 10 {
+	id := e.upload(org, group, domain, 10)
+	if got := e.wait(id, 10*time.Millisecond); got != 10 {
 		e.b.Fatalf("small batch: got %d succeeded, want 10", got)
 	}
 	took := time.Since(start)
 	e.sent += 10
+	e.phases(id, start)
 	return took
 }
 

@@ -29,9 +29,11 @@ import (
 // Per row task, one transaction locks the row, creates the account, reserves a number and
 // creates the invitation; the email goes out on a connection of its own; a second
 // transaction records the outcome; a task that then finds no row of its batch pending
-// enqueues the real finalizer. After each row it feeds its organization's next row to the
-// queue (jobs.Feeder: the api enqueues only what the organization's window lets in), as the
-// design asks of every row. No batching, no group commit, no pooled SMTP connections.
+// enqueues the real finalizer. After each row it tells the service's own feed loop
+// (jobs.FeedLoop) that the row settled, so that its organization's next rows reach the queue
+// (the api enqueues only what the organization's window lets in): feeding is shared, like
+// Asynq, and the peer measures the rest. No batching, no group commit, no pooled SMTP
+// connections.
 //
 // It knows only what the benchmark's files hold (rows identified by email, no number asked
 // for) and has no failure outcome of its own: an error goes back to Asynq, which retries the
@@ -40,7 +42,7 @@ import (
 type peer struct {
 	db        *sqlx.DB
 	queue     *asynq.Client
-	feeder    *jobs.Feeder
+	feed      *jobs.FeedLoop
 	smtpAddr  string
 	from      *mail.Address
 	publicURL string
@@ -64,10 +66,7 @@ func startPeer(b *testing.B, getenv func(string) string) {
 	if err != nil {
 		b.Fatalf("SMTP_URL: %v", err)
 	}
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
-	if err != nil {
-		b.Fatalf("REDIS_URL: %v", err)
-	}
+	redisOpt := cfg.Redis
 	db, err := store.Open(context.Background(), cfg.DatabaseURL)
 	if err != nil {
 		b.Fatal(err)
@@ -94,7 +93,9 @@ func startPeer(b *testing.B, getenv func(string) string) {
 		store.New(db), sender, feeder, metrics.NewWorker(metrics.NewRegistry()), log)
 	b.Cleanup(finalizer.Close) // after the servers have stopped: cleanups run last first
 
-	p := &peer{db: db, queue: queue, feeder: feeder, smtpAddr: smtpURL.Host, from: from, publicURL: cfg.PublicURL, ttl: cfg.InvitationTTL}
+	feed := feeder.Loop(log)
+	b.Cleanup(feed.Close)
+	p := &peer{db: db, queue: queue, feed: feed, smtpAddr: smtpURL.Host, from: from, publicURL: cfg.PublicURL, ttl: cfg.InvitationTTL}
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(jobs.TypeRow, p.handleRow)
 	mux.Handle(jobs.TypeFinalize, finalizer.Mux())
@@ -154,9 +155,7 @@ func (p *peer) handleRow(ctx context.Context, t *asynq.Task) error {
 		if err := p.record(ctx, task.BatchID, task.Line, inv); err != nil {
 			return err
 		}
-		if _, err := p.feeder.Feed(ctx, []string{task.BatchID}); err != nil {
-			return fmt.Errorf("feed: %w", err)
-		}
+		p.feed.Settled(task.BatchID)
 	}
 	return p.finalizeIfSettled(ctx, task.BatchID)
 }

@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/smtptest"
@@ -61,25 +59,11 @@ type env struct {
 func setup(b *testing.B, c consumer) *env {
 	b.Helper()
 	db, dbURL := testenv.DB(b)
-	// A Redis database of its own: the binaries use the default queue names.
-	ru, err := url.Parse(testenv.RedisURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ru.Path = "/9"
-	rdb := redis.NewClient(&redis.Options{Addr: ru.Host, DB: 9})
-	b.Cleanup(func() { rdb.Close() })
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		b.Fatalf("flush redis db 9: %v", err)
-	}
-	// Registered before the processes and the peer start, so it runs after they have stopped.
-	b.Cleanup(func() {
-		if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-			b.Errorf("flush redis db 9: %v", err)
-		}
-	})
+	// A Redis server of its own: the binaries use the default queue names, and the shared
+	// Redis of the other tests is never flushed.
+	rsrv := testenv.StartRedisServer(b)
 	e := &env{b: b, st: store.New(db), smtp: smtptest.StartSink(b),
-		queues: asynq.NewInspector(asynq.RedisClientOpt{Addr: ru.Host, DB: 9})}
+		queues: asynq.NewInspector(rsrv.Redis().Opt)}
 	b.Cleanup(func() { e.queues.Close() })
 	plain, hash := token.New(httpapi.AdminTokenPrefix)
 	if _, err := e.st.CreateAdmin(context.Background(), store.NewAdmin{Email: "bench@test.example",
@@ -100,7 +84,7 @@ func setup(b *testing.B, c consumer) *env {
 		}
 	}
 	apiAddr, workerAddr := freeAddr(b), freeAddr(b)
-	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": ru.String(), "SMTP_URL": e.smtp.URL(),
+	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": rsrv.URL(), "SMTP_URL": e.smtp.URL(),
 		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "error", "PUBLIC_URL": "http://bench.test",
 		"TOKEN_SECRET": tokenSecret}
 	envv := os.Environ()
@@ -263,18 +247,7 @@ func (e *env) phases(id string, start time.Time) {
 }
 
 // cpu returns the CPU time a process has used so far.
-func cpu(cmd *exec.Cmd) time.Duration { return pidCPU(cmd.Process.Pid) }
-
-func pidCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
+func cpu(cmd *exec.Cmd) time.Duration { return testenv.ProcessCPU(cmd.Process.Pid) }
 
 // cpuMark is where the processes of the benchmark stand at one moment: the api, the worker,
 // PostgreSQL's and Redis's processes, this process (the SMTP sink, the polling client and,
@@ -284,7 +257,7 @@ type cpuMark struct {
 }
 
 func (e *env) mark() cpuMark {
-	m := cpuMark{api: cpu(e.api), self: pidCPU(os.Getpid()), busy: machineBusy()}
+	m := cpuMark{api: cpu(e.api), self: testenv.ProcessCPU(os.Getpid()), busy: testenv.MachineBusy()}
 	if e.worker != nil {
 		m.worker = cpu(e.worker)
 	}
@@ -297,29 +270,12 @@ func (e *env) mark() cpuMark {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 		switch strings.TrimSpace(string(comm)) {
 		case "postgres":
-			m.postgres += pidCPU(pid)
+			m.postgres += testenv.ProcessCPU(pid)
 		case "redis-server":
-			m.redis += pidCPU(pid)
+			m.redis += testenv.ProcessCPU(pid)
 		}
 	}
 	return m
-}
-
-// machineBusy is the CPU time all cores have spent on anything but idling and waiting.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1:]
-	var busy int
-	for i, v := range f {
-		n, _ := strconv.Atoi(v)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
 }
 
 // cpuPerRow reports each process's CPU per row since start, and how busy the machine was.

@@ -102,7 +102,20 @@ func (s *Stack) RunRows(id string, lines ...int) {
 
 // Reconciler returns a reconciler over this stack that treats batches as stale at once.
 func (s *Stack) Reconciler() *jobs.Reconciler {
-	return jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Queues, 0, metrics.NewWorker(metrics.NewRegistry()), s.log)
+	m := metrics.NewWorker(metrics.NewRegistry())
+	return jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Leases(m), s.Queues, 0, m, s.log)
+}
+
+// Leases returns the leases of this stack's queues, counting on m; its Redis client is
+// closed when the test ends.
+func (s *Stack) Leases(m *metrics.Worker) *jobs.Leases {
+	s.t.Helper()
+	rdb, err := jobs.RedisClient(s.Redis.Opt)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { rdb.Close() })
+	return jobs.NewLeases(rdb, s.Queues, m, s.log)
 }
 
 // Watch runs a worker's watch of Redis (jobs.Watch) every interval until the test ends, with
@@ -111,7 +124,7 @@ func (s *Stack) Reconciler() *jobs.Reconciler {
 func (s *Stack) Watch(interval time.Duration) *metrics.Worker {
 	s.t.Helper()
 	m := metrics.NewWorker(metrics.NewRegistry())
-	rec := jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Queues, time.Hour, m, s.log)
+	rec := jobs.NewReconciler(s.Store, s.Feeder, s.Inspector, s.Leases(m), s.Queues, time.Hour, m, s.log)
 	rdb, ok := s.Redis.Opt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
 		s.t.Fatalf("no redis client for %T", s.Redis.Opt)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // PlanBatchNotifications records, once per finished batch, one summary email to each of its
@@ -34,6 +35,20 @@ func (s *Store) PlanBatchNotifications(ctx context.Context, batchID string) ([]s
 		return nil, s.markNotified(ctx, batchID)
 	}
 	return out, nil
+}
+
+// UnnotifiedBatches lists the batches that finished more than olderThan ago and whose
+// summary emails are not all recorded: never planned (the finalizer's retries ran out while
+// Redis was away) or planned and still pending. Oldest first, at most limit.
+func (s *Store) UnnotifiedBatches(ctx context.Context, olderThan time.Duration, limit int) ([]string, error) {
+	const q = `SELECT id FROM batches
+		WHERE finished_at IS NOT NULL AND notified_at IS NULL AND finished_at < now() - $1 * interval '1 microsecond'
+		ORDER BY finished_at LIMIT $2`
+	var ids []string
+	if err := s.db.SelectContext(ctx, &ids, q, olderThan.Microseconds(), limit); err != nil {
+		return nil, fmt.Errorf("unnotified batches: %w", mapErr(err))
+	}
+	return ids, nil
 }
 
 // NotificationState returns the state (pending, sent, failed) of batch batchID's summary

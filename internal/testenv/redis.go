@@ -23,7 +23,7 @@ type Redis struct {
 	URL    string
 	Prefix string
 	Opt    asynq.RedisConnOpt
-	Client *redis.Client
+	Client redis.UniversalClient
 }
 
 // NewRedis returns a Redis key space of the test's own; its keys are deleted when the test ends.

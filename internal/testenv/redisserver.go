@@ -22,11 +22,15 @@ import (
 // RedisServer is a redis-server process of a test's own, on 127.0.0.1, with no persistence:
 // a test can stop, kill, restart or flush it without touching the Redis other tests share.
 type RedisServer struct {
-	t      testing.TB
-	bin    string
-	dir    string // the server's --dir, empty because nothing is saved
-	port   int
-	client *redis.Client
+	t    testing.TB
+	bin  string
+	dir  string // the server's --dir, empty because nothing is saved
+	port int
+	conf string   // a configuration file, the first argument (a sentinel's), or ""
+	args []string // extra redis-server arguments
+	// busPort is a cluster node's bus port; 0 for a server that is not a cluster node.
+	busPort int
+	client  *redis.Client
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -35,19 +39,39 @@ type RedisServer struct {
 }
 
 // StartRedisServer starts a private redis-server on a free port, waits until it answers PING
-// and stops it when the test ends; it fails the test when redis-server is not on PATH.
-func StartRedisServer(t testing.TB) *RedisServer {
+// and stops it when the test ends; it fails the test when redis-server is not on PATH. args
+// are more redis-server arguments, such as "--maxmemory", "5mb".
+func StartRedisServer(t testing.TB, args ...string) *RedisServer {
+	t.Helper()
+	return startServer(t, "", args...)
+}
+
+// startServer starts redis-server with configuration file conf ("" for none) and args.
+func startServer(t testing.TB, conf string, args ...string) *RedisServer {
+	t.Helper()
+	return startNode(t, conf, false, args...)
+}
+
+// startNode starts redis-server with configuration file conf ("" for none) and args, as a
+// cluster node when cluster is set.
+func startNode(t testing.TB, conf string, cluster bool, args ...string) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("testenv: this test runs a Redis server of its own and needs redis-server on PATH (apt-get install redis-server, brew install redis): %v", err)
 	}
-	s := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
+	s := &RedisServer{t: t, bin: bin, dir: t.TempDir(), conf: conf, args: args}
+	if cluster {
+		s.busPort = -1 // chosen at each try
+	}
 	// The free port is found by listening and closing, so another process may take it before
 	// redis-server binds it; a few tries make that harmless.
 	var lastErr error
 	for range 5 {
 		s.port = freePort(t)
+		if s.busPort != 0 {
+			s.busPort = freePort(t)
+		}
 		if lastErr = s.start(); lastErr == nil {
 			break
 		}
@@ -61,6 +85,25 @@ func StartRedisServer(t testing.TB) *RedisServer {
 		s.Kill() // nothing is saved, so there is nothing to shut down gracefully for
 	})
 	return s
+}
+
+// Port returns the server's port.
+func (s *RedisServer) Port() int { return s.port }
+
+// Log returns the end of the server's log, for a test's failure message.
+func (s *RedisServer) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return tail(filepath.Join(s.dir, fmt.Sprintf("redis-%d-%d.log", s.port, s.starts)))
+}
+
+// addrs returns the host:port of each server.
+func addrs(servers []*RedisServer) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Addr()
+	}
+	return out
 }
 
 // Addr returns the server's host:port.
@@ -128,11 +171,20 @@ func (s *RedisServer) start() error {
 	s.starts++
 	logFile := filepath.Join(s.dir, fmt.Sprintf("redis-%d-%d.log", s.port, s.starts))
 	s.mu.Unlock()
-	cmd := exec.Command(s.bin,
+	var argv []string
+	if s.conf != "" {
+		argv = append(argv, s.conf)
+	}
+	cmd := exec.Command(s.bin, append(append(argv,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no",
-		"--logfile", logFile, "--loglevel", "notice")
+		"--logfile", logFile, "--loglevel", "notice"), s.args...)...)
+	if s.busPort != 0 {
+		// The cluster bus listens by default on the port plus 10000, which may be taken
+		// (or past 65535): it gets a free port of its own.
+		cmd.Args = append(cmd.Args, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(s.busPort))
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
