@@ -67,8 +67,26 @@ func TestPoolAlertEmails(t *testing.T) {
 		}
 	}
 
-	// Six rows need a free number each; three are Available.
-	b := s.Invite(org, group, stacktest.CSV("acme.test", 1, 6))
+	// Six rows need a free number each; three are Available. The rows wait (their queue is
+	// paused) while a reconciler pass checks the pool, so that the alert sees the need of all
+	// six whatever the timing of the workers' own checks.
+	if err := s.Inspector.PauseQueue(s.Queues.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	up := s.Upload(s.RootToken, org, group, stacktest.CSV("acme.test", 1, 6), map[string]string{"invite": "true"})
+	if up.Status != http.StatusAccepted {
+		t.Fatalf("upload: got %d %s", up.Status, up.Body)
+	}
+	var pending store.Batch
+	up.JSON(t, &pending)
+	if err := s.Reconciler().Once(context.Background()); err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	waitAlerts(1)
+	if err := s.Inspector.UnpauseQueue(s.Queues.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	b := s.WaitBatch(pending.ID, 30*time.Second)
 	if b.Succeeded != 3 || b.Failed != 3 {
 		t.Fatalf("batch: got %d succeeded, %d failed; want 3 and 3 (no number)", b.Succeeded, b.Failed)
 	}
