@@ -113,7 +113,9 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}, st, mail, feeder, m, log)
+	gate := jobs.NewGate(rdb, queues.SendRate(), cfg.SMTPRate, m, log)
+	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
+		MailFrom: cfg.MailFrom, MailRate: gate}, st, mail, feeder, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {

@@ -177,11 +177,11 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("render invitation: %w", err)
 	}
-	start := h.now()
-	err = h.mail.Send(ctx, msg)
-	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
+	err = h.send(ctx, inv.OrganizationID, taskDeadline(ctx).Add(-sendMargin), msg)
 	sent, reason := err == nil, ""
 	switch {
+	case isBusy(err):
+		return err
 	case err == nil:
 		h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
 	case mailer.IsPermanent(err):
