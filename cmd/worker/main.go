@@ -115,7 +115,7 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
 	gate := jobs.NewGate(rdb, queues.SendRate(), cfg.SMTPRate, m, log)
 	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
-		MailFrom: cfg.MailFrom, MailRate: gate}, st, mail, feeder, m, log)
+		MailFrom: cfg.MailFrom, MailRate: gate, MailConnections: cfg.SMTPConnections}, st, mail, feeder, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,13 +15,15 @@ import (
 //
 // There is no lingering: a group goes as soon as a flush slot is free, so a lone call waits
 // for nothing, and under load calls pile up while the slots are busy and the groups grow by
-// themselves.
+// themselves. The calls that wait take their places in groups by turns between batches (see
+// take).
 //
 // A run that fails with an error that split says may be one request's fault is run again
 // in halves, down to single requests, so that one bad row fails only its own call.
 type batcher[Req, Res any] struct {
 	run     func(ctx context.Context, reqs []Req) ([]Res, error)
 	split   func(error) bool
+	key     func(Req) string // whose request it is, for take's turns; nil: oldest first
 	max     int
 	timeout time.Duration
 	calls   chan call[Req, Res]
@@ -41,9 +44,9 @@ type reply[Res any] struct {
 }
 
 // newBatcher starts a batcher running up to slots flushes of at most max calls at once; a
-// flush takes at most timeout.
-func newBatcher[Req, Res any](run func(context.Context, []Req) ([]Res, error), split func(error) bool, max, slots int, timeout time.Duration) *batcher[Req, Res] {
-	b := &batcher[Req, Res]{run: run, split: split, max: max, timeout: timeout, calls: make(chan call[Req, Res]),
+// flush takes at most timeout. key (nil for none) names whose request each is, for turns.
+func newBatcher[Req, Res any](run func(context.Context, []Req) ([]Res, error), split func(error) bool, key func(Req) string, max, slots int, timeout time.Duration) *batcher[Req, Res] {
+	b := &batcher[Req, Res]{run: run, split: split, key: key, max: max, timeout: timeout, calls: make(chan call[Req, Res]),
 		slots: make(chan struct{}, slots), stop: make(chan struct{})}
 	b.done.Add(1)
 	go b.loop()
@@ -79,41 +82,74 @@ func (b *batcher[Req, Res]) Close() {
 
 func (b *batcher[Req, Res]) loop() {
 	defer b.done.Done()
+	var queue []call[Req, Res]
 	for {
-		var pending []call[Req, Res]
+		var slot chan struct{} // nil, so never ready, while nothing waits
+		if len(queue) > 0 {
+			slot = b.slots
+		}
 		select {
 		case c := <-b.calls:
-			pending = append(pending, c)
+			queue = append(queue, c)
+		case slot <- struct{}{}:
+			// Whatever is already waiting rides along.
+		drain:
+			for {
+				select {
+				case c := <-b.calls:
+					queue = append(queue, c)
+				default:
+					break drain
+				}
+			}
+			var group []call[Req, Res]
+			group, queue = b.take(queue)
+			b.done.Add(1)
+			go b.flush(group)
 		case <-b.stop:
+			for _, c := range queue {
+				c.reply <- reply[Res]{err: errBatcherClosed}
+			}
 			return
 		}
-		// Take a flush slot, gathering what arrives meanwhile.
-	gather:
-		for {
-			if len(pending) >= b.max {
-				b.slots <- struct{}{}
-				break
-			}
-			select {
-			case b.slots <- struct{}{}:
-				break gather
-			case c := <-b.calls:
-				pending = append(pending, c)
-			}
-		}
-		// Whatever is already waiting rides along.
-	drain:
-		for len(pending) < b.max {
-			select {
-			case c := <-b.calls:
-				pending = append(pending, c)
-			default:
-				break drain
-			}
-		}
-		b.done.Add(1)
-		go b.flush(pending)
 	}
+}
+
+// take splits the next group off queue: at most b.max calls, taken by turns between keys
+// (every key's first call, then every key's second, ...), each key's in arrival order. So a
+// batch whose few rows arrive behind another's hundreds rides in the next group, not three
+// groups later. Without a key it takes the oldest calls.
+func (b *batcher[Req, Res]) take(queue []call[Req, Res]) (group, rest []call[Req, Res]) {
+	if len(queue) <= b.max {
+		return queue, nil
+	}
+	if b.key == nil {
+		return queue[:b.max:b.max], queue[b.max:]
+	}
+	turn := make([]int, len(queue)) // the call's place among its key's calls
+	seen := map[string]int{}
+	for i, c := range queue {
+		k := b.key(c.req)
+		turn[i] = seen[k]
+		seen[k]++
+	}
+	order := make([]int, len(queue))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return turn[x] - turn[y] })
+	chosen := make([]bool, len(queue))
+	for _, i := range order[:b.max] {
+		chosen[i] = true
+	}
+	for i, c := range queue {
+		if chosen[i] {
+			group = append(group, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return group, rest
 }
 
 func (b *batcher[Req, Res]) flush(calls []call[Req, Res]) {

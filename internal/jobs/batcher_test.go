@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestBatcherGroupsConcurrentCalls(t *testing.T) {
 			<-release
 		}
 		return reqs, nil
-	}, nil, 100, 1, time.Minute)
+	}, nil, nil, 100, 1, time.Minute)
 	defer b.Close()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -105,7 +106,7 @@ func TestBatcherFailsTheGroupForOtherErrors(t *testing.T) {
 		runs++
 		mu.Unlock()
 		return nil, down
-	}, func(err error) bool { return errors.Is(err, errBadRow) }, 100, 1, time.Minute)
+	}, func(err error) bool { return errors.Is(err, errBadRow) }, nil, 100, 1, time.Minute)
 	defer b.Close()
 	if _, err := b.Do(context.Background(), 1); !errors.Is(err, down) {
 		t.Errorf("got %v, want %v", err, down)
@@ -146,5 +147,34 @@ func TestBatcherFlushContextFollowsItsCallers(t *testing.T) {
 	defer done2()
 	if d, _ := ctx2.Deadline(); time.Until(d) > 5*time.Second {
 		t.Errorf("deadline in %s, want the caller's 5 s", time.Until(d))
+	}
+}
+
+// The calls waiting for a flush join groups by turns between keys (every key's first call,
+// then every key's second, each turn in arrival order): a key whose calls arrived behind
+// another's many rides in the next group, and each key's calls keep their order.
+func TestBatcherTakesKeysByTurns(t *testing.T) {
+	b := &batcher[string, struct{}]{max: 4, key: func(r string) string { return r[:1] }}
+	var queue []call[string, struct{}]
+	for _, r := range []string{"b0", "b1", "b2", "b3", "b4", "b5", "s0", "b6", "s1", "t0"} {
+		queue = append(queue, call[string, struct{}]{req: r})
+	}
+	reqs := func(cs []call[string, struct{}]) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.req)
+		}
+		return strings.Join(out, " ")
+	}
+	group, rest := b.take(queue)
+	if got, want := reqs(group), "b0 b1 s0 t0"; got != want {
+		t.Errorf("first group: got %q, want %q (every key's first call, then the second ones)", got, want)
+	}
+	if got, want := reqs(rest), "b2 b3 b4 b5 b6 s1"; got != want {
+		t.Errorf("left: got %q, want %q in arrival order", got, want)
+	}
+	b.key = nil
+	if group, _ := b.take(queue); reqs(group) != "b0 b1 b2 b3" {
+		t.Errorf("without a key: got %q, want the oldest four", reqs(group))
 	}
 }

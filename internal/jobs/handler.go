@@ -35,6 +35,9 @@ type Config struct {
 	// MailRate keeps the emails of every worker within SMTP_RATE; nil sends as fast as the
 	// mail server takes them.
 	MailRate *Gate
+	// MailConnections is SMTP_MAX_CONNECTIONS: the sends beyond it wait for a connection by
+	// turns between organizations (0: in the mailer's own first-come queue).
+	MailConnections int
 }
 
 // Handler runs the service's tasks.
@@ -55,6 +58,9 @@ type Handler struct {
 	// their pool alerts.
 	feed  *FeedLoop
 	pools *loop
+	// sending lets MailConnections sends at a time reach the mailer, the others waiting by
+	// turns between organizations.
+	sending *fairSlots
 	// templates keeps organizations' invitation templates for a few seconds.
 	templates templateCache
 	// msgIDDomain is the right-hand side of the Message-IDs this handler writes.
@@ -74,10 +80,15 @@ func NewHandler(cfg Config, st *store.Store, mail Sender, feeder *Feeder, m *met
 	h := &Handler{cfg: cfg, store: st, mail: mail, client: feeder.Client, log: log, metrics: m, now: time.Now, holder: newHolder(),
 		msgIDDomain: mailer.MessageIDDomain(cfg.MailFrom), feed: feeder.Loop(log),
 		pools: newLoop("check pool alerts", poolCheckGap, feeder.checkBatchPools, log.With().Str("component", "pools").Logger())}
+	if cfg.MailConnections > 0 {
+		h.sending = newFairSlots(cfg.MailConnections)
+	}
 	// A statement that PostgreSQL refused for what the data says may be one row's fault: the
 	// group is split to find it.
-	h.claims = newBatcher(h.claimRows, store.IsRowFault, 200, 2, 30*time.Second)
-	h.records = newBatcher(h.settle, store.IsRowFault, 500, 2, 30*time.Second)
+	// Groups take the rows of each batch by turns, so that a small batch's rows do not wait
+	// behind a big one's hundreds.
+	h.claims = newBatcher(h.claimRows, store.IsRowFault, func(c store.RowClaim) string { return c.BatchID }, 200, 2, 30*time.Second)
+	h.records = newBatcher(h.settle, store.IsRowFault, func(o store.Outcome) string { return o.BatchID }, 500, 2, 30*time.Second)
 	return h
 }
 
@@ -158,8 +169,12 @@ func ServerConfig(concurrency int, shutdown time.Duration, m *metrics.Worker, lo
 		// and on every finalizer; polling an empty queue twenty times a second costs Redis
 		// next to nothing.
 		TaskCheckInterval: 50 * time.Millisecond,
-		Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
-		LogLevel:          asynq.WarnLevel,
+		// Tasks that wait (a row whose send rate is used up, another delivery's lease)
+		// come back from the retry set when this check forwards them: Asynq's default of
+		// 5 s would leave the send rate's line empty between them. A check is one script.
+		DelayedTaskCheckInterval: 500 * time.Millisecond,
+		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			if isBusy(err) {
 				return // not an error: the row is in hand elsewhere

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -14,12 +13,12 @@ import (
 )
 
 // Gate keeps a worker's sends within a rate shared by every worker process (SMTP_RATE): each
-// send takes a token from one limiter in Redis (GCRA, github.com/go-redis/redis_rate), at
-// most perSecond tokens a second in every second, with no burst.
+// send takes a slot from one limiter in Redis (GCRA, github.com/go-redis/redis_rate): slots
+// are 1/perSecond seconds apart, so no second holds more than perSecond (see reserve).
 //
-// Inside a process, the sends that wait take their turns by organization: one organization's
-// next send, then the next organization's, so a small organization's invitations go out at
-// its share of the rate while a big one has hundreds waiting (see the README's "Fair share").
+// Inside a process, the sends that wait take their turns by organization (see turns), so a
+// small organization's invitations go out at its share of the rate while a big one has
+// hundreds waiting (see the README's "Sending within the provider's limits").
 // Only the sender at the head asks Redis, so a process with 500 sends waiting makes one call
 // per token, not 500.
 //
@@ -33,24 +32,10 @@ type Gate struct {
 	log       zerolog.Logger
 
 	mu      sync.Mutex
-	waiting map[string][]*turn // by organization, in arrival order
-	ring    []string           // organizations with sends waiting, in turn order
-	running bool               // whether a goroutine hands out tokens
-	held    time.Time          // no token is taken before this (see Hold)
+	q       turns     // the sends waiting, by turns between organizations
+	running bool      // whether a goroutine hands out tokens
+	held    time.Time // no token is taken before this (see Hold)
 }
-
-// A turn is one send waiting at the gate. Whichever of the gate and the sender changes its
-// state first wins: the gate grants it, or the sender leaves.
-type turn struct {
-	state atomic.Int32 // turnWaiting, turnGranted or turnLeft
-	ready chan struct{}
-}
-
-const (
-	turnWaiting int32 = iota
-	turnGranted
-	turnLeft
-)
 
 // NewGate returns the gate of perSecond sends a second over rdb, under key (the queues'
 // prefix keeps deployments and tests apart). perSecond 0 returns nil: no limit.
@@ -59,26 +44,31 @@ func NewGate(rdb redis.UniversalClient, key string, perSecond int, m *metrics.Wo
 		return nil
 	}
 	return &Gate{limiter: redis_rate.NewLimiter(rdb), key: key, perSecond: perSecond,
-		limit:   redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 1},
-		metrics: m, log: log.With().Str("component", "send_rate").Logger(), waiting: map[string][]*turn{}}
+		limit:   redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: reserveAhead},
+		metrics: m, log: log.With().Str("component", "send_rate").Logger()}
 }
 
 // Wait returns when this process may make one send for organization org ("" for emails to
-// administrators, which take their own turns). A send that cannot have its token by until
-// does not wait for it: Wait returns a *busyError saying when to try again, and the task
-// goes back to its queue without spending an attempt.
+// administrators, which take their own turns). A send that cannot have its token by until,
+// or finds a line longer than gateLine, does not wait for it: Wait returns a *busyError
+// saying when to try again, and the task goes back to its queue without spending an attempt.
 func (g *Gate) Wait(ctx context.Context, org string, until time.Time) error {
 	if g == nil {
 		return nil
 	}
 	start := time.Now()
-	t := &turn{ready: make(chan struct{})}
+	t := newTurn()
 	ahead := g.join(org, t)
 	// The tokens ahead of this send take at least this long here; other processes take
 	// their part of the rate too.
-	if expect := g.tokens(ahead); start.Add(expect).After(until) {
-		t.state.Store(turnLeft)
-		return g.throttled(ahead)
+	switch expect := g.tokens(ahead); {
+	case expect > gateLine:
+		// Back when the line has moved on by half: it never runs dry.
+		t.leave()
+		return g.throttled(gateLine / 2)
+	case start.Add(expect).After(until):
+		t.leave()
+		return g.throttled(expect)
 	}
 	timer := time.NewTimer(time.Until(until))
 	defer timer.Stop()
@@ -89,7 +79,7 @@ func (g *Gate) Wait(ctx context.Context, org string, until time.Time) error {
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	if !t.state.CompareAndSwap(turnWaiting, turnLeft) {
+	if !t.leave() {
 		// Granted as the sender gave up: send after all, rather than waste the token.
 		g.metrics.SendWait.Observe(time.Since(start).Seconds())
 		return nil
@@ -97,8 +87,14 @@ func (g *Gate) Wait(ctx context.Context, org string, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return g.throttled(g.queued())
+	return g.throttled(time.Second)
 }
+
+// gateLine is the longest line a send joins at a gate, in time at the full rate. The sends
+// beyond it go back to their queue until the line has moved: waiting here they would hold
+// worker slots, and another organization's new rows would wait in Redis behind the tasks
+// queued for those slots instead of taking their turns here.
+const gateLine = 2 * time.Second
 
 // Hold stops this process taking tokens for d: the mail server said the sender is over its
 // rate, so every send here would be refused the same way.
@@ -113,11 +109,10 @@ func (g *Gate) Hold(d time.Duration) {
 	g.mu.Unlock()
 }
 
-// throttled is the error of a send that leaves the gate: it tries again once the sends
-// waiting here now have had their tokens.
-func (g *Gate) throttled(ahead int) error {
+// throttled is the error of a send that leaves the gate, to try again after d.
+func (g *Gate) throttled(d time.Duration) error {
 	g.metrics.SendThrottled.Inc()
-	return &busyError{until: time.Now().Add(max(time.Second, g.tokens(ahead))),
+	return &busyError{until: time.Now().Add(d),
 		why: "the send rate (SMTP_RATE) is used up by the sends waiting before this one"}
 }
 
@@ -126,18 +121,12 @@ func (g *Gate) tokens(n int) time.Duration {
 	return time.Duration(n) * time.Second / time.Duration(g.perSecond)
 }
 
-// join queues t for org and returns how many sends wait in this process before it.
+// join queues t for org and returns how many sends in this process go before it.
 func (g *Gate) join(org string, t *turn) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ahead := 0
-	for _, q := range g.waiting {
-		ahead += len(q)
-	}
-	if len(g.waiting[org]) == 0 {
-		g.ring = append(g.ring, org)
-	}
-	g.waiting[org] = append(g.waiting[org], t)
+	ahead := g.q.ahead(org)
+	g.q.push(org, t)
 	if !g.running {
 		g.running = true
 		go g.run()
@@ -145,83 +134,82 @@ func (g *Gate) join(org string, t *turn) int {
 	return ahead
 }
 
-func (g *Gate) queued() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, q := range g.waiting {
-		n += len(q)
-	}
-	return n
-}
-
-// next takes the turn of the organization first in the ring, and puts that organization at
-// the ring's end if more of its sends wait. It returns nil when nothing waits, and then the
-// gate's goroutine ends.
+// next takes the next turn still waiting; when there is none, the gate's goroutine ends.
 func (g *Gate) next() *turn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for len(g.ring) > 0 {
-		org := g.ring[0]
-		g.ring = g.ring[1:]
-		q := g.waiting[org]
-		t := q[0]
-		if len(q) == 1 {
-			delete(g.waiting, org)
-		} else {
-			g.waiting[org] = q[1:]
-			g.ring = append(g.ring, org)
-		}
-		if t.state.Load() == turnWaiting {
-			return t
-		}
+	t := g.q.pop()
+	if t == nil {
+		g.running = false
 	}
-	g.running = false
-	return nil
+	return t
 }
 
-// run hands out tokens while sends wait: it takes one from Redis for the next turn, waiting
-// as long as the limiter says, and gives it to that turn, or to the next one if its sender
-// has left meanwhile.
+// run hands out tokens while sends wait: it reserves the next slot of the shared rate for
+// the next turn, sleeps until the slot, and gives it to that turn, or to the next one if its
+// sender has left meanwhile.
 func (g *Gate) run() {
-	spare := false // a token taken for a sender that left
+	spare := false // a slot whose sender left: the next turn has it at once
 	backoff := 50 * time.Millisecond
 	for {
 		t := g.next()
 		if t == nil {
-			return // a spare token is dropped: one send fewer this second
+			return // a spare slot is dropped: one send fewer this second
 		}
-		for t.state.Load() == turnWaiting {
-			if !spare {
-				if d := time.Until(g.heldUntil()); d > 0 {
-					time.Sleep(min(d, time.Second))
-					continue
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				res, err := g.limiter.Allow(ctx, g.key, g.limit)
-				cancel()
-				if err != nil {
-					// Redis does not answer: nothing may go beyond the rate, so the sends
-					// wait, and those that wait too long go back to their queue.
-					g.log.Warn().Err(err).Dur("retry_in", backoff).Msg("could not take a send token from Redis")
-					time.Sleep(backoff)
-					backoff = min(2*backoff, time.Second)
-					continue
-				}
-				backoff = 50 * time.Millisecond
-				if res.Allowed == 0 {
-					time.Sleep(res.RetryAfter)
-					continue
-				}
+		for !spare {
+			if d := time.Until(g.heldUntil()); d > 0 {
+				time.Sleep(min(d, time.Second))
+				continue
 			}
-			spare = !t.state.CompareAndSwap(turnWaiting, turnGranted)
-			if !spare {
-				close(t.ready)
+			at, err := g.reserve()
+			if err != nil {
+				// Redis does not answer: nothing may go beyond the rate, so the sends
+				// wait, and those that wait too long go back to their queue.
+				g.log.Warn().Err(err).Dur("retry_in", backoff).Msg("could not take a send token from Redis")
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
 			}
-			break
+			backoff = 50 * time.Millisecond
+			time.Sleep(time.Until(at))
+			spare = true
+		}
+		spare = !t.grant()
+	}
+}
+
+// reserve takes the next slot of the shared rate and returns when it is. The limiter is
+// GCRA over one key: each call moves the key's next slot on by 1/perSecond seconds, from
+// now if it lies in the past, so slots are that far apart whoever takes them and no second
+// holds more than perSecond. The limit's burst only lets a slot be taken before its time
+// (a process takes its next while it waits for one), up to reserveAhead slots ahead.
+// Taking the next slot as soon as the last one is due keeps the rate whole: a limiter asked
+// only when its token is due loses the time the asking takes, a third of the rate at 200 a
+// second on a busy machine.
+func (g *Gate) reserve() (time.Time, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for {
+		now := time.Now()
+		res, err := g.limiter.Allow(ctx, g.key, g.limit)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if res.Allowed > 0 {
+			return now.Add(res.ResetAfter - g.tokens(1)), nil
+		}
+		// Every slot up to reserveAhead is taken (by many processes): wait for the first.
+		select {
+		case <-time.After(res.RetryAfter):
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
 		}
 	}
 }
+
+// reserveAhead is how many slots may be taken before their time, across the processes:
+// one each, with room to spare.
+const reserveAhead = 1000
 
 func (g *Gate) heldUntil() time.Time {
 	g.mu.Lock()

@@ -21,13 +21,19 @@ func newTestGate(t *testing.T, perSecond int) *Gate {
 	return NewGate(r.Client, r.Prefix+":send_rate", perSecond, metrics.NewWorker(metrics.NewRegistry()), zerolog.Nop())
 }
 
+func (g *Gate) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.q.len()
+}
+
 // waitQueued waits until n sends wait at g.
 func waitQueued(t *testing.T, g *Gate, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for g.queued() < n {
+	for g.waiting() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d sends waiting at the gate, want %d", g.queued(), n)
+			t.Fatalf("%d sends waiting at the gate, want %d", g.waiting(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -244,12 +244,17 @@ func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend, 
 const sendMargin = 10 * time.Second
 
 // send sends msg once the send rate lets it (see Gate), unless that is later than until,
-// and counts how long the mail server took. A reply that says the sender is over the
+// and a connection is free for it (by turns between organizations), and counts how long the
+// mail server took. A reply that says the sender is over the
 // server's own rate holds this process's sends for a while.
 func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mailer.Message) error {
 	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
 		return err
 	}
+	if err := h.sending.acquire(ctx, org); err != nil {
+		return err
+	}
+	defer h.sending.release()
 	start := h.now()
 	err := h.mail.Send(ctx, msg)
 	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())

@@ -56,7 +56,10 @@ type env struct {
 	sent    int // emails of the batches run by batch
 }
 
-func setup(b *testing.B, c consumer) *env {
+func setup(b *testing.B, c consumer) *env { return setupWith(b, c, nil) }
+
+// setupWith is setup with settings of the processes beyond the benchmark's own.
+func setupWith(b *testing.B, c consumer, settings map[string]string) *env {
 	b.Helper()
 	db, dbURL := testenv.DB(b)
 	// A Redis server of its own: the binaries use the default queue names, and the shared
@@ -87,6 +90,9 @@ func setup(b *testing.B, c consumer) *env {
 	e.vars = map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": rsrv.URL(), "SMTP_URL": e.smtp.URL(),
 		"API_ADDR": apiAddr, "WORKER_ADDR": workerAddr, "LOG_LEVEL": "error", "PUBLIC_URL": "http://bench.test",
 		"TOKEN_SECRET": tokenSecret}
+	for k, v := range settings {
+		e.vars[k] = v
+	}
 	envv := os.Environ()
 	for k, v := range e.vars {
 		envv = append(envv, k+"="+v)

@@ -11,7 +11,7 @@ import (
 // FeedHeadroom is how many rows beyond its share of the workers an organization may have
 // queued: enough that the workers never wait for the next feed, few enough that another
 // organization's new rows wait behind little.
-const FeedHeadroom = 128
+const FeedHeadroom = 64
 
 // Feed hands rows to the queue through a window per organization, so that one organization's
 // backlog never holds back another's upload. While k organizations have rows pending, each may

@@ -68,11 +68,12 @@ func TestFeedWindow(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	const capacity = 10
-	a1 := importBatch(t, f, f.orgA, "a1", 300)
-	a2 := importBatch(t, f, f.orgA, "a2", 300)
-	b1 := importBatch(t, f, f.orgB, "b1", 2)
 	// B needs 2 rows of its 5: A's share is the other 8.
 	window := capacity - 2 + store.FeedHeadroom
+	rows := 2 * window // A's batches: a first window, 40 more, and the rest within a window
+	a1 := importBatch(t, f, f.orgA, "a1", rows)
+	a2 := importBatch(t, f, f.orgA, "a2", rows)
+	b1 := importBatch(t, f, f.orgB, "b1", 2)
 
 	got := feed(t, f, capacity, a1)
 	wantLines(t, "first feed of A", got[a1], 2, window)
@@ -87,10 +88,10 @@ func TestFeedWindow(t *testing.T) {
 	settleQueued(t, f, a1, 40)
 	wantLines(t, "A after 40 settled", feed(t, f, capacity, a1)[a1], 2+window, 40)
 
-	// Every queued row of a1 settles: its last 127 rows, then a2's first, fill the window.
+	// Every queued row of a1 settles: its last rows, then a2's first, fill the window.
 	settleQueued(t, f, a1, window)
 	got = feed(t, f, capacity, a2)
-	left := 300 - window - 40
+	left := rows - window - 40
 	wantLines(t, "a1's rest", got[a1], 2+window+40, left)
 	wantLines(t, "a2 after a1", got[a2], 2, window-left)
 
@@ -101,8 +102,8 @@ func TestFeedWindow(t *testing.T) {
 	wantLines(t, "a2's queued lines", queued, 2, window-left)
 
 	f.db.MustExec(`UPDATE batches SET cancel_requested_at = now() WHERE id = $1`, a2)
-	settleQueued(t, f, a1, 300)
-	settleQueued(t, f, a2, 300)
+	settleQueued(t, f, a1, rows)
+	settleQueued(t, f, a2, rows)
 	if got := feed(t, f, capacity); len(got) != 0 {
 		t.Errorf("a canceled batch was fed %v", got)
 	}
