@@ -119,7 +119,10 @@ func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang st
 	case err != nil:
 		return mailer.Template{}, fmt.Errorf("invitation template: %w", err)
 	default:
-		ct := mailer.Template{Subject: custom.Subject, Text: custom.Text, HTML: custom.HTML}
+		ct := mailer.Template{Subject: custom.Subject, Text: custom.Text, HTML: custom.HTML, SMS: custom.SMS}
+		if ct.SMS == "" {
+			ct.SMS = t.SMS
+		}
 		// The API validated it on the way in; should a stored template ever be refused
 		// (say, by a stricter mailer), invitations go out with the default rather than
 		// not at all.

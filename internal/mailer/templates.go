@@ -19,11 +19,14 @@ var templateFS embed.FS
 // Template is an invitation email before rendering: a subject and a text
 // body for text/template and an HTML body for html/template, using the
 // placeholders {{.FirstName}} {{.LastName}} {{.FullName}} {{.Organization}}
-// {{.Number}} {{.Link}} {{.ExpiresAt}}.
+// {{.Number}} {{.Link}} {{.ExpiresAt}}. SMS is the text of the invitation by SMS, to
+// accounts identified by a device number, with the same placeholders; "" means the default
+// text of the language (see DefaultInvitationSMS).
 type Template struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	SMS     string `json:"sms"`
 }
 
 // InvitationData is what one invitation email says.
@@ -69,6 +72,7 @@ func (e *TemplateError) Error() string {
 
 var defaultInvitations = loadDefaults()
 
+
 func loadDefaults() map[string]Template {
 	out := make(map[string]Template, len(Languages))
 	read := func(name string) string {
@@ -83,6 +87,7 @@ func loadDefaults() map[string]Template {
 			Subject: strings.TrimSpace(read("invitation." + lang + ".subject")),
 			Text:    read("invitation." + lang + ".txt"),
 			HTML:    read("invitation." + lang + ".html"),
+			SMS:     DefaultInvitationSMS(lang),
 		}
 	}
 	return out
@@ -155,7 +160,14 @@ func cachedInvitation(t Template) (*parsedInvitation, error) {
 // or does not carry the activation link whatever the data: both bodies must
 // write {{.Link}} outside every {{if}} and {{with}}, and nothing may use
 // .Link in any other way.
+//
+// An SMS text, when t has one, must pass ValidateInvitationSMS.
 func ValidateInvitationTemplate(t Template) error {
+	if t.SMS != "" {
+		if err := ValidateInvitationSMS(t.SMS); err != nil {
+			return err
+		}
+	}
 	p, err := parseInvitation(t)
 	if err != nil {
 		return err
