@@ -32,6 +32,9 @@ type Config struct {
 	Tokens token.Invitations
 	// MailFrom is the sender of every email (MAIL_FROM); Message-IDs end in its domain.
 	MailFrom string
+	// SMS sends the invitations of accounts identified by a device number (SMS_URL); nil
+	// when SMS is not configured, and those invitations are not sent.
+	SMS SMSSender
 }
 
 // Handler runs the service's tasks.

@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -45,7 +44,7 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 		return err
 	case !lastAttempt(ctx):
 		log.Warn().Err(err).Msg("row failed transiently; will retry")
-		if !mailer.IsTemporary(err) {
+		if !temporarySend(err) {
 			h.metrics.DBErrors.Inc()
 		}
 		return err
@@ -100,32 +99,33 @@ func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.Invitat
 	o := store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowSucceeded, Code: store.CodeNone,
 		AccountID: inv.AccountID, Number: inv.Number, InvitationID: inv.InvitationID, Invitation: store.InvitationSent}
 	_, accepted := h.accepted.Load(inv.InvitationID)
+	ch := channelOf(inv.IdentifierKind)
 	switch {
-	case inv.IdentifierKind != "email":
-		o.Code, o.Invitation = store.CodeInvitationNotSent, store.InvitationNotSent
+	case !h.canSend(ch):
+		o.Code, o.Detail, o.Invitation = store.CodeInvitationNotSent, smsNotConfigured, store.InvitationNotSent
 	case accepted:
-		log.Info().Msg("invitation accepted by the mail server in an earlier attempt; recording it")
+		log.Info().Msg("invitation accepted by the provider in an earlier attempt; recording it")
 	default:
 		err := h.sendInvitation(ctx, inv)
 		var unsent *unsentError
 		switch {
 		case err == nil:
-			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
+			h.countSent(ch)
 			h.accepted.Store(inv.InvitationID, struct{}{})
 		case errors.As(err, &unsent):
-			h.metrics.EmailsUnsent.WithLabelValues(unsent.reason).Inc()
+			h.countUnsent(ch, unsent.reason)
 			log.Error().Err(err).Msg("invitation not sent")
 			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, unsent.detail, store.InvitationFailed
-		case mailer.IsPermanent(err):
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-			log.Info().Err(err).Msg("invitation refused by the mail server")
+		case permanentSend(err):
+			h.countFailed(ch, err, false)
+			log.Info().Err(err).Str("channel", string(ch)).Msg("invitation refused by the provider")
 			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, err.Error(), store.InvitationFailed
 		case !lastAttempt(ctx):
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+			h.countFailed(ch, err, false)
 			h.release(ctx, inv.InvitationID, log)
 			return fmt.Errorf("send invitation: %w", err)
 		default:
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+			h.countFailed(ch, err, true)
 			log.Error().Err(err).Msg("invitation failed on the row's last attempt")
 			o.Code, o.Detail, o.Invitation = store.CodeGaveUp, attempts(err), store.InvitationFailed
 		}
@@ -224,24 +224,13 @@ func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zer
 
 func attempts(cause error) string { return fmt.Sprintf("%d attempts: %v", rowMaxRetry+1, cause) }
 
-// sendInvitation renders and sends the invitation of a claimed row. An invitation whose
-// template did not render or left the link out is not sent (*unsentError).
+// sendInvitation renders and sends the invitation of a claimed row, by email or by SMS. Its
+// link is the same on every attempt: the token derives from the invitation's id. An
+// invitation whose template did not render or left the link out is not sent
+// (*unsentError).
 func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend) error {
-	msg, err := h.invitationMessage(ctx, inv)
-	if err != nil {
-		return fmt.Errorf("render invitation: %w", err)
-	}
-	start := h.now()
-	err = h.mail.Send(ctx, msg)
-	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
-	return err
-}
-
-// invitationMessage renders the email of an invitation. Its link is the same on every
-// attempt: the token derives from the invitation's id.
-func (h *Handler) invitationMessage(ctx context.Context, inv store.InvitationSend) (mailer.Message, error) {
 	tok, _ := h.cfg.Tokens.Token(inv.InvitationID)
-	return h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
+	return h.deliver(ctx, channelOf(inv.IdentifierKind), invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
 		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
 		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt)
 }

@@ -141,6 +141,9 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if d, ok := BusyDelay(err); ok {
 		return d
 	}
+	if d, ok := ProviderDelay(err); ok {
+		return d
+	}
 	d := 500 * time.Millisecond << min(n, 7)
 	return min(d, time.Minute)
 }

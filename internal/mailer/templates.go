@@ -72,7 +72,6 @@ func (e *TemplateError) Error() string {
 
 var defaultInvitations = loadDefaults()
 
-
 func loadDefaults() map[string]Template {
 	out := make(map[string]Template, len(Languages))
 	read := func(name string) string {

@@ -111,15 +111,3 @@ func (c Config) settings() (settings, error) {
 	}
 	return s, nil
 }
-
-// Redacted returns the URL with its auth token masked, for logs.
-func Redacted(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return "(unparsable)"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}

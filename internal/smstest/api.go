@@ -54,11 +54,18 @@ func Unsubscribed() Fault {
 	return Fault{Status: http.StatusBadRequest, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}
 }
 
+// Request is one send request as the fake answered it.
+type Request struct {
+	At     time.Time
+	To     string
+	Status int // the HTTP status answered
+}
+
 // API is the fake Messages API, an http.Handler. Its zero value is not usable: NewAPI.
 type API struct {
 	mu       sync.Mutex
 	messages []Message
-	requests int
+	requests []Request
 	changed  chan struct{} // closed and replaced whenever messages or requests grow
 	next     []Fault       // answers for the next requests, in order
 	refuse   func(to string) *Fault
@@ -89,7 +96,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	msg := Message{AccountSID: m[1], To: r.PostForm.Get("To"), From: r.PostForm.Get("From"),
 		MessagingServiceSID: r.PostForm.Get("MessagingServiceSid"), Body: r.PostForm.Get("Body"),
 		Status: "queued", DateCreated: time.Now()}
-	fault := a.take(msg.To)
+	fault, n := a.take(msg.To)
 	if fault == nil {
 		fault = malformed(msg)
 	}
@@ -101,12 +108,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fault != nil {
+		a.answered(n, fault.Status)
 		writeFault(w, *fault)
 		return
 	}
 	msg.SID = "SM" + randomHex(16)
 	a.mu.Lock()
 	a.messages = append(a.messages, msg)
+	a.requests[n].Status = http.StatusCreated
 	a.notify()
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -114,21 +123,28 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(msg)
 }
 
-// take counts a request and returns the fault it is to get, if any.
-func (a *API) take(to string) *Fault {
+// take records a request and returns the fault it is to get, if any, and its index.
+func (a *API) take(to string) (*Fault, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.requests++
+	a.requests = append(a.requests, Request{At: time.Now(), To: to})
+	n := len(a.requests) - 1
 	a.notify()
 	if len(a.next) > 0 {
 		f := a.next[0]
 		a.next = a.next[1:]
-		return &f
+		return &f, n
 	}
 	if a.refuse != nil {
-		return a.refuse(to)
+		return a.refuse(to), n
 	}
-	return nil
+	return nil, n
+}
+
+func (a *API) answered(n, status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requests[n].Status = status
 }
 
 // malformed is Twilio's answer to a message that lacks what it needs.
@@ -196,7 +212,14 @@ func (a *API) Messages() []Message {
 func (a *API) Requests() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.requests
+	return len(a.requests)
+}
+
+// RequestLog returns every send request, oldest first.
+func (a *API) RequestLog() []Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Request(nil), a.requests...)
 }
 
 // Changed returns a channel closed at the next message or request.
