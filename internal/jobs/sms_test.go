@@ -245,7 +245,8 @@ func TestOffloadRefusesDeviceRows(t *testing.T) {
 	if got := testutil.ToFloat64(w.Metrics.RowsSettled.WithLabelValues(store.RowFailed, store.CodeEmailRequired)); got != 1 {
 		t.Errorf("rows settled failed email_required: got %v, want 1", got)
 	}
-	got := s.Upload(s.RootToken, org, group, file, map[string]string{"dry_run": "true"})
+	dryFile := []byte(header + "Ada,Lovelace," + device(1) + ",No,,auto,on,English\r\nCy,C,cy@acme.test,No,,auto,on,English\r\n")
+	got := s.Upload(s.RootToken, org, group, dryFile, map[string]string{"dry_run": "true"})
 	var dry struct {
 		Invalid int `json:"invalid"`
 		Errors  []struct {
@@ -254,7 +255,7 @@ func TestOffloadRefusesDeviceRows(t *testing.T) {
 		} `json:"errors"`
 	}
 	got.JSON(t, &dry)
-	if got.Status != http.StatusOK || dry.Invalid != 1 || len(dry.Errors) != 1 || !strings.Contains(dry.Errors[0].Message, "SMTP data offload") {
+	if got.Status != http.StatusOK || dry.Invalid != 1 || len(dry.Errors) != 1 || dry.Errors[0].Row != 2 || !strings.Contains(dry.Errors[0].Message, "SMTP data offload") {
 		t.Errorf("dry run: got %d %s, want row 2 refused for SMTP data offload", got.Status, got.Body)
 	}
 }
