@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	texttemplate "text/template"
 	"unicode"
 )
@@ -112,30 +111,9 @@ func parseSMS(src string) (*texttemplate.Template, error) {
 	return t, nil
 }
 
-var parsedSMS struct {
-	sync.Mutex
-	m map[string]*texttemplate.Template
-}
+var parsedSMS = parseCache[string, *texttemplate.Template]{parse: parseSMS}
 
-func cachedSMS(src string) (*texttemplate.Template, error) {
-	parsedSMS.Lock()
-	t, ok := parsedSMS.m[src]
-	parsedSMS.Unlock()
-	if ok {
-		return t, nil
-	}
-	t, err := parseSMS(src)
-	if err != nil {
-		return nil, err
-	}
-	parsedSMS.Lock()
-	defer parsedSMS.Unlock()
-	if parsedSMS.m == nil || len(parsedSMS.m) >= 256 {
-		parsedSMS.m = make(map[string]*texttemplate.Template)
-	}
-	parsedSMS.m[src] = t
-	return t, nil
-}
+func cachedSMS(src string) (*texttemplate.Template, error) { return parsedSMS.get(src) }
 
 func renderSMS(t *texttemplate.Template, d InvitationData) (string, error) {
 	first, last := smsText(d.FirstName), smsText(d.LastName)

@@ -129,29 +129,36 @@ func RenderInvitation(t Template, d InvitationData) (subject, text, html string,
 // parsed keeps parsed templates: parsing costs far more than rendering, and a batch renders
 // the same few templates a thousand times. Executing a parsed template is safe for
 // concurrent use.
-var parsed struct {
-	sync.Mutex
-	m map[Template]*parsedInvitation
+var parsed = parseCache[Template, *parsedInvitation]{parse: parseInvitation}
+
+func cachedInvitation(t Template) (*parsedInvitation, error) { return parsed.get(t) }
+
+// parseCache keeps up to 256 parsed templates by their source; custom templates come and
+// go, so a full cache starts again empty.
+type parseCache[K comparable, V any] struct {
+	mu    sync.Mutex
+	m     map[K]V
+	parse func(K) (V, error)
 }
 
-func cachedInvitation(t Template) (*parsedInvitation, error) {
-	parsed.Lock()
-	p, ok := parsed.m[t]
-	parsed.Unlock()
+func (c *parseCache[K, V]) get(src K) (V, error) {
+	c.mu.Lock()
+	v, ok := c.m[src]
+	c.mu.Unlock()
 	if ok {
-		return p, nil
+		return v, nil
 	}
-	p, err := parseInvitation(t)
+	v, err := c.parse(src)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	parsed.Lock()
-	defer parsed.Unlock()
-	if parsed.m == nil || len(parsed.m) >= 256 {
-		parsed.m = make(map[Template]*parsedInvitation) // custom templates come and go
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 256 {
+		c.m = make(map[K]V)
 	}
-	parsed.m[t] = p
-	return p, nil
+	c.m[src] = v
+	return v, nil
 }
 
 // ValidateInvitationTemplate refuses, with a *TemplateError, a template that
