@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 
 	st := store.New(db)
 	reg := metrics.NewRegistry()
-	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI},
+	api := httpapi.New(httpapi.Config{MaxUploadBytes: cfg.MaxUploadBytes, PublicURL: cfg.PublicURL, QueueUI: queueUI, SendRate: cfg.SMTPRate},
 		st, jobs.NewFeeder(st, jobs.NewClient(aclient, jobs.Queues{}), inspector), reg, log,
 		httpapi.Check{Name: "postgres", Fn: st.Ping},
 		httpapi.Check{Name: "redis", Fn: redisCheck.Check},

@@ -57,6 +57,7 @@ type batch struct {
 	Canceled       int        `json:"canceled"`
 	CreatedAt      time.Time  `json:"created_at"`
 	FinishedAt     *time.Time `json:"finished_at"`
+	SecondsLeft    *int       `json:"seconds_left"`
 	Notices        []string   `json:"notices"`
 }
 

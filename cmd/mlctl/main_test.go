@@ -294,8 +294,12 @@ func TestUploadProgressBar(t *testing.T) {
 			t.Errorf("bar: got %q, want %q", got, tc.want)
 		}
 	}
-	if got := eta(batch{Total: 10, Processed: 4}, 0, 4*time.Second); got != "about 6s left" {
+	six := 6
+	if got := eta(batch{Total: 10, Processed: 4, SecondsLeft: &six}); got != "about 6s left" {
 		t.Errorf("eta: got %q, want about 6s left", got)
+	}
+	if got := eta(batch{Total: 10, Processed: 4}); got != "" {
+		t.Errorf("eta without an estimate: got %q, want nothing", got)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // per change otherwise; on a terminal it always ends the bar's line, so that what follows
 // (the summary, an error) starts on a line of its own.
 func waitBatch(ctx context.Context, c *client, b batch, every time.Duration, out io.Writer, tty bool) (batch, error) {
-	p := &progress{out: out, tty: tty, start: time.Now(), startDone: b.Processed, last: -1}
+	p := &progress{out: out, tty: tty, last: -1}
 	defer p.end()
 	p.show(b)
 	if b.FinishedAt == nil {
@@ -46,11 +46,9 @@ func stoppedWaiting(ctx context.Context, id string) error {
 
 // progress draws the states of one batch as waitBatch learns them.
 type progress struct {
-	out       io.Writer
-	tty       bool
-	start     time.Time
-	startDone int // rows processed when waiting began, for the time left
-	last      int // rows processed at the last line printed (not a terminal)
+	out  io.Writer
+	tty  bool
+	last int // rows processed at the last line printed (not a terminal)
 }
 
 // show draws state b: on a terminal, the bar again over the last one; otherwise a line when
@@ -59,7 +57,7 @@ func (p *progress) show(b batch) {
 	if p.tty {
 		// Back to the start of the line and clear it: a shorter bar (the time left drops
 		// off at 100 %) leaves nothing of the longer one behind.
-		fmt.Fprintf(p.out, "\r%s%s", clearLine, bar(b, eta(b, p.startDone, time.Since(p.start))))
+		fmt.Fprintf(p.out, "\r%s%s", clearLine, bar(b, eta(b)))
 	} else if b.Processed != p.last {
 		fmt.Fprintf(p.out, "Batch %s: %d/%d processed, %d succeeded, %d failed\n", b.ID, b.Processed, b.Total, b.Succeeded, b.Failed)
 	}
@@ -92,14 +90,13 @@ func bar(b batch, left string) string {
 // clearLine is the terminal's "erase to end of line" (EL); it is written only to a terminal.
 const clearLine = "\x1b[K"
 
-// eta estimates the time left from the rate since waiting began.
-func eta(b batch, startDone int, elapsed time.Duration) string {
-	done := b.Processed - startDone
-	if b.FinishedAt != nil || done <= 0 || elapsed <= 0 {
+// eta says the API's estimate of the time left (seconds_left: the batch's pace, and the send
+// rate when one is set).
+func eta(b batch) string {
+	if b.FinishedAt != nil || b.SecondsLeft == nil {
 		return ""
 	}
-	left := time.Duration(float64(elapsed) / float64(done) * float64(b.Total-b.Processed))
-	return "about " + left.Round(time.Second).String() + " left"
+	return "about " + (time.Duration(*b.SecondsLeft) * time.Second).String() + " left"
 }
 
 func isTerminal(w io.Writer) bool {

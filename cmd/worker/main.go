@@ -114,7 +114,9 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
-	hcfg := jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens, MailFrom: cfg.MailFrom}
+	gate := jobs.NewGate(rdb, queues.SendRate(), cfg.SMTPRate, m, log)
+	hcfg := jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
+		MailFrom: cfg.MailFrom, MailRate: gate}
 	if cfg.SMSURL != "" {
 		smsClient, err := sms.New(sms.Config{URL: cfg.SMSURL, MaxConns: cfg.WorkerConcurrency})
 		if err != nil {

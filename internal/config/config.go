@@ -30,6 +30,8 @@ type Config struct {
 	PublicURL         string
 	WorkerConcurrency int
 	SMTPConnections   int
+	// SMTPRate is SMTP_RATE: emails a second across every worker process, 0 for no limit.
+	SMTPRate          int
 	LogLevel          zerolog.Level
 	MaxUploadBytes    int64
 	InvitationTTL     time.Duration
@@ -84,6 +86,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.SMTPConnections < 1 {
 		return c, fmt.Errorf("SMTP_MAX_CONNECTIONS must be at least 1, got %d", c.SMTPConnections)
+	}
+	if c.SMTPRate, err = intVar(getenv, "SMTP_RATE", 0); err != nil {
+		return c, err
+	}
+	if c.SMTPRate < 0 {
+		return c, fmt.Errorf("SMTP_RATE must be 0 (no limit) or a number of emails per second, got %d", c.SMTPRate)
 	}
 	maxUpload, err := intVar(getenv, "MAX_UPLOAD_BYTES", 5<<20)
 	if err != nil {
@@ -180,6 +188,7 @@ func (c Config) Log(log zerolog.Logger) {
 		Str("public_url", c.PublicURL).
 		Int("worker_concurrency", c.WorkerConcurrency).
 		Int("smtp_max_connections", c.SMTPConnections).
+		Int("smtp_rate", c.SMTPRate).
 		Int64("max_upload_bytes", c.MaxUploadBytes).
 		Dur("invitation_ttl", c.InvitationTTL).
 		Str("log_level", c.LogLevel.String()).

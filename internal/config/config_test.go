@@ -105,3 +105,25 @@ func TestInvitationSecret(t *testing.T) {
 		t.Errorf("a 5-character TOKEN_SECRET: got %v, want an error naming TOKEN_SECRET", err)
 	}
 }
+
+func TestSMTPRate(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "SMTP_RATE" {
+				return v
+			}
+			return ""
+		}
+	}
+	if c, err := Parse(env("")); err != nil || c.SMTPRate != 0 {
+		t.Errorf("unset: got %d, %v; want 0 (no limit)", c.SMTPRate, err)
+	}
+	if c, err := Parse(env("20")); err != nil || c.SMTPRate != 20 {
+		t.Errorf("20: got %d, %v", c.SMTPRate, err)
+	}
+	for _, bad := range []string{"-1", "fast"} {
+		if _, err := Parse(env(bad)); err == nil || !strings.Contains(err.Error(), "SMTP_RATE") {
+			t.Errorf("SMTP_RATE=%s: got %v, want an error naming SMTP_RATE", bad, err)
+		}
+	}
+}

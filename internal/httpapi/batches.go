@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -22,12 +24,14 @@ import (
 // batchJSON is a batch as the API shows it.
 type batchJSON struct {
 	store.Batch
-	ReportURL *string  `json:"report_url"`
-	Notices   []string `json:"notices,omitempty"` // about the file, on upload only
+	ReportURL *string `json:"report_url"`
+	// SecondsLeft estimates the time to finish an unfinished batch (see secondsLeft).
+	SecondsLeft *int     `json:"seconds_left,omitempty"`
+	Notices     []string `json:"notices,omitempty"` // about the file, on upload only
 }
 
 func (s *Server) batchJSON(b store.Batch) batchJSON {
-	out := batchJSON{Batch: b}
+	out := batchJSON{Batch: b, SecondsLeft: secondsLeft(b, s.cfg.SendRate, time.Now())}
 	if b.FinishedAt != nil {
 		// The report in the file's own delimiter: a spreadsheet set up for semicolons opens a
 		// comma report as one column.
@@ -35,6 +39,30 @@ func (s *Server) batchJSON(b store.Batch) batchJSON {
 		out.ReportURL = &u
 	}
 	return out
+}
+
+// secondsLeft estimates how long batch b takes to finish at the pace of its rows since the
+// first started, and no sooner than the send rate (SMTP_RATE, sendRate a second; 0 for none)
+// lets its remaining invitations go; nil when it has finished, is canceling, or nothing
+// tells yet. The rate is shared by every batch, so others sending at once make it longer:
+// the pace shows that once rows settle.
+func secondsLeft(b store.Batch, sendRate int, now time.Time) *int {
+	if b.FinishedAt != nil || b.CancelRequestedAt != nil {
+		return nil
+	}
+	left := float64(b.Total - b.Processed)
+	est := -1.0
+	if b.StartedAt != nil && b.Processed > 0 {
+		est = now.Sub(*b.StartedAt).Seconds() / float64(b.Processed) * left
+	}
+	if b.Invite && sendRate > 0 {
+		est = max(est, left/float64(sendRate))
+	}
+	if est < 0 {
+		return nil
+	}
+	n := int(math.Ceil(est))
+	return &n
 }
 
 // upload is a parsed multipart upload.

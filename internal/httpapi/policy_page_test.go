@@ -29,7 +29,7 @@ func TestBrowserPolicy(t *testing.T) {
 		return nil
 	})
 	s.StartWorker(4)
-	org, _ := s.Org("Acme", 100, 10)
+	org, group := s.Org("Acme", 100, 10)
 	if got := s.Do("PUT", "/v1/organizations/"+org+"/settings", s.RootToken,
 		map[string]any{"allowed_email_domains": []string{"@acme.example"}, "pool_alert_threshold": 20}); got.Status != 200 {
 		t.Fatalf("settings: got %d %s", got.Status, got.Body)
@@ -55,6 +55,9 @@ func TestBrowserPolicy(t *testing.T) {
 	})
 
 	t.Run("resend failed on the finished batch", func(t *testing.T) {
+		// The group list loads after the organization's lines: a click before it has its
+		// group only says to choose one.
+		waitJS(t, ctx, "the group list", fmt.Sprintf(`document.getElementById("group").value === %q`, group), 10*time.Second)
 		if err := chromedp.Do(ctx,
 			chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
 			chromedp.Click(chromedp.ID("import-invite")),

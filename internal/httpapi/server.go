@@ -18,6 +18,9 @@ type Config struct {
 	MaxUploadBytes int64
 	PublicURL      string
 	QueueUI        *QueueUI // asynqmon under /admin/queues/; nil: not served
+	// SendRate is SMTP_RATE, emails a second across the workers (0: no limit), for the
+	// batches' time left.
+	SendRate int
 }
 
 // Server serves the v1 API.

@@ -42,14 +42,15 @@ const smsNotConfigured = "invitations to a device go by SMS, and SMS is not conf
 // canSend reports whether this worker can send invitations by ch.
 func (h *Handler) canSend(ch channel) bool { return ch == byEmail || h.cfg.SMS != nil }
 
-// deliver renders an invitation for its channel and sends it. It fails with *unsentError
-// when the invitation cannot be sent at all, with the transport's error otherwise (see
-// permanentSend and temporarySend).
+// deliver renders an invitation for its channel and sends it; an email waits for the send
+// rate until at most until (see Handler.send), then fails with a *busyError. It fails with
+// *unsentError when the invitation cannot be sent at all, with the transport's error
+// otherwise (see permanentSend and temporarySend).
 //
 // Twilio has no idempotency key, and SMTP none either: a send whose answer was lost (a
 // dropped connection, a worker killed mid-request) is sent again by the retry, with the
 // same link, so the person may get two copies and both work.
-func (h *Handler) deliver(ctx context.Context, ch channel, e invitationEmail, tok string, expires time.Time) error {
+func (h *Handler) deliver(ctx context.Context, ch channel, e invitationEmail, tok string, expires, until time.Time) error {
 	if ch == bySMS {
 		text, err := h.renderSMS(ctx, e, tok, expires)
 		if err != nil {
@@ -68,10 +69,7 @@ func (h *Handler) deliver(ctx context.Context, ch channel, e invitationEmail, to
 	case err != nil:
 		return fmt.Errorf("render invitation: %w", err)
 	}
-	start := h.now()
-	err = h.mail.Send(ctx, msg)
-	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
-	return err
+	return h.send(ctx, e.OrganizationID, until, msg)
 }
 
 // renderSMS renders the SMS of an invitation with the organization's text for the account's

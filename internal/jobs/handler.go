@@ -32,6 +32,9 @@ type Config struct {
 	Tokens token.Invitations
 	// MailFrom is the sender of every email (MAIL_FROM); Message-IDs end in its domain.
 	MailFrom string
+	// MailRate keeps the emails of every worker within SMTP_RATE; nil sends as fast as the
+	// mail server takes them.
+	MailRate *Gate
 	// SMS sends the invitations of accounts identified by a device number (SMS_URL); nil
 	// when SMS is not configured, and those invitations are not sent.
 	SMS SMSSender
@@ -213,6 +216,15 @@ func (s *Servers) Shutdown() {
 
 // Ping checks that both servers reach Redis.
 func (s *Servers) Ping() error { return errors.Join(s.rows.Ping(), s.other.Ping()) }
+
+// taskDeadline is the deadline of the task running with ctx, a minute from now if it has
+// none.
+func taskDeadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(time.Minute)
+}
 
 // lastAttempt reports whether a failure now archives the task instead of retrying it.
 func lastAttempt(ctx context.Context) bool {

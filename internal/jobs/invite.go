@@ -161,10 +161,13 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 	}
 	err = h.deliver(ctx, ch, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
 		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
-		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires)
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires,
+		taskDeadline(ctx).Add(-sendMargin))
 	var unsent *unsentError
 	sent, reason := err == nil, ""
 	switch {
+	case isBusy(err):
+		return err
 	case err == nil:
 		h.countSent(ch)
 	case errors.As(err, &unsent):

@@ -113,8 +113,10 @@ func (h *Handler) handleNotify(ctx context.Context, t *asynq.Task) error {
 // administrator and says how it went: sent, or failed for good with the reason to record;
 // err when it failed transiently and its task is to retry.
 func (h *Handler) sendAdminEmail(ctx context.Context, kind string, msg mailer.Message, log zerolog.Logger) (sent bool, reason string, err error) {
-	err = h.mail.Send(ctx, msg)
+	err = h.send(ctx, "", taskDeadline(ctx).Add(-sendMargin), msg)
 	switch {
+	case isBusy(err):
+		return false, "", err
 	case err == nil:
 		h.metrics.EmailsSent.WithLabelValues(kind).Inc()
 		return true, "", nil

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -40,7 +41,7 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 	case err == nil:
 		return nil
 	case isBusy(err):
-		log.Info().Err(err).Msg("row is in hand elsewhere; looking again later")
+		log.Info().Err(err).Msg("row waits; looking again later")
 		return err
 	case !lastAttempt(ctx):
 		log.Warn().Err(err).Msg("row failed transiently; will retry")
@@ -87,7 +88,7 @@ func (h *Handler) workRow(ctx context.Context, p rowPayload, log zerolog.Logger)
 	case store.ClaimDone:
 		h.count(res.Outcome, start, log)
 	case store.ClaimInvite:
-		return h.inviteRow(ctx, p, res.Invitation, start, log)
+		return h.inviteRow(ctx, p, res.Invitation, start, lease, log)
 	}
 	return nil
 }
@@ -95,7 +96,7 @@ func (h *Handler) workRow(ctx context.Context, p rowPayload, log zerolog.Logger)
 // inviteRow sends a claimed row's invitation after the commit that created it, and records
 // the outcome at once. A transient failure releases the invitation and retries the task; on
 // the last attempt the row settles with its invitation failed, so that the batch finishes.
-func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.InvitationSend, start time.Time, log zerolog.Logger) error {
+func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.InvitationSend, start, lease time.Time, log zerolog.Logger) error {
 	o := store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowSucceeded, Code: store.CodeNone,
 		AccountID: inv.AccountID, Number: inv.Number, InvitationID: inv.InvitationID, Invitation: store.InvitationSent}
 	_, accepted := h.accepted.Load(inv.InvitationID)
@@ -106,12 +107,16 @@ func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.Invitat
 	case accepted:
 		log.Info().Msg("invitation accepted by the provider in an earlier attempt; recording it")
 	default:
-		err := h.sendInvitation(ctx, inv)
+		err := h.sendInvitation(ctx, inv, lease)
 		var unsent *unsentError
 		switch {
 		case err == nil:
 			h.countSent(ch)
 			h.accepted.Store(inv.InvitationID, struct{}{})
+		case isBusy(err):
+			// The send rate is used up for now: the row waits in its queue, not here.
+			h.release(ctx, inv.InvitationID, log)
+			return err
 		case errors.As(err, &unsent):
 			h.countUnsent(ch, unsent.reason)
 			log.Error().Err(err).Msg("invitation not sent")
@@ -225,15 +230,40 @@ func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zer
 func attempts(cause error) string { return fmt.Sprintf("%d attempts: %v", rowMaxRetry+1, cause) }
 
 // sendInvitation renders and sends the invitation of a claimed row, by email or by SMS. Its
-// link is the same on every attempt: the token derives from the invitation's id. An
-// invitation whose template did not render or left the link out is not sent
-// (*unsentError).
-func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend) error {
+// link is the same on every attempt: the token derives from the invitation's id. An email
+// waits for the send rate no longer than the lease leaves time to send. An invitation whose
+// template did not render or left the link out is not sent (*unsentError).
+func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend, lease time.Time) error {
 	tok, _ := h.cfg.Tokens.Token(inv.InvitationID)
 	return h.deliver(ctx, channelOf(inv.IdentifierKind), invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
 		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
-		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt)
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt,
+		lease.Add(-sendMargin))
 }
+
+// sendMargin is how much of an invitation's lease a send keeps for itself after waiting for
+// the send rate: more than an SMTP transaction takes.
+const sendMargin = 10 * time.Second
+
+// send sends msg once the send rate lets it (see Gate), unless that is later than until,
+// and counts how long the mail server took. A reply that says the sender is over the
+// server's own rate holds this process's sends for a while.
+func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mailer.Message) error {
+	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
+		return err
+	}
+	start := h.now()
+	err := h.mail.Send(ctx, msg)
+	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
+	if mailer.IsRateLimited(err) {
+		h.metrics.EmailRateRefusals.Inc()
+		h.cfg.MailRate.Hold(rateHold)
+	}
+	return err
+}
+
+// rateHold is how long a worker stops sending after the mail server said it is over its rate.
+const rateHold = 5 * time.Second
 
 // finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.
 // Several flushes may find a batch settled; the finalizer's task id and guarded status change
@@ -248,11 +278,18 @@ func (h *Handler) finalizeIfSettled(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// busyError says that another delivery of a row's task is working on the row until a time:
-// the task looks again then, without spending an attempt (see ServerConfig's IsFailure).
-type busyError struct{ until time.Time }
+// busyError says that a task cannot go on until a time: another delivery of a row's task is
+// working on the row, or the send rate is used up (why says which). The task looks again
+// then, without spending an attempt (see ServerConfig's IsFailure).
+type busyError struct {
+	until time.Time
+	why   string // empty: another delivery holds the row
+}
 
 func (e *busyError) Error() string {
+	if e.why != "" {
+		return e.why + "; trying again at " + e.until.UTC().Format(time.RFC3339)
+	}
 	return "another delivery of this row's task holds it until " + e.until.UTC().Format(time.RFC3339)
 }
 

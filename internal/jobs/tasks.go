@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/multiline/onboarding/internal/mailer"
 )
 
 // Task types.
@@ -54,6 +56,10 @@ func (q Queues) Markers() []string {
 	}
 	return keys
 }
+
+// SendRate is the key of the limiter that keeps every worker's emails within SMTP_RATE
+// (see Gate).
+func (q Queues) SendRate() string { return q.Prefix + "send_rate:smtp" }
 
 // Names lists every queue name.
 func (q Queues) Names() []string {
@@ -136,13 +142,17 @@ func decode[T any](t *asynq.Task) (T, error) {
 }
 
 // retryDelay backs off exponentially from half a second to a minute; a row in hand
-// elsewhere is looked at again when that attempt's lease ends.
+// elsewhere is looked at again when that attempt's lease ends. A mail server that said the
+// sender is over its rate is given longer: ten seconds, doubling to five minutes.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if d, ok := BusyDelay(err); ok {
 		return d
 	}
 	if d, ok := ProviderDelay(err); ok {
 		return d
+	}
+	if mailer.IsRateLimited(err) {
+		return min(10*time.Second<<min(n, 5), 5*time.Minute)
 	}
 	d := 500 * time.Millisecond << min(n, 7)
 	return min(d, time.Minute)

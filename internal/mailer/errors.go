@@ -55,6 +55,25 @@ func IsTemporary(err error) bool {
 	return errors.As(err, &se) && se.Temporary
 }
 
+// IsRateLimited reports whether err is a temporary refusal that says the sender is over the
+// server's rate: a 421, 450, 451 or 454 reply that speaks of a rate, a limit, throttling or
+// too many messages (Gmail's "421 4.7.28 ... unusual rate", SES's "454 Throttling failure:
+// Maximum sending rate exceeded", Postfix's "450 4.7.1 ... rate limit exceeded"). Sending
+// again at once would be refused the same way, so it calls for a longer wait.
+func IsRateLimited(err error) bool {
+	var se *SendError
+	if !errors.As(err, &se) || !se.Temporary {
+		return false
+	}
+	switch se.Code {
+	case 421, 450, 451, 454:
+		return rateWords.MatchString(se.Message)
+	}
+	return false
+}
+
+var rateWords = regexp.MustCompile(`(?i)\brate\b|limit|throttl|too many|too fast`)
+
 var enhancedRe = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3})\s+`)
 
 // classify turns any error from dialing or sending into a *SendError.

@@ -82,6 +82,12 @@ type Worker struct {
 	RecordRetries   prometheus.Counter
 	RedisRecoveries *prometheus.CounterVec
 	TasksReclaimed  *prometheus.CounterVec
+	// The send rate (SMTP_RATE): how long sends waited for a token, the tasks that went
+	// back to their queue because the rate was used up, and the mail server's own refusals
+	// for going over its rate.
+	SendWait          prometheus.Histogram
+	SendThrottled     prometheus.Counter
+	EmailRateRefusals prometheus.Counter
 }
 
 // NewWorker registers the worker's metrics on reg. taskTypes are the types of the tasks it
@@ -169,6 +175,19 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			Namespace: namespace, Subsystem: "queue", Name: "tasks_reclaimed_total",
 			Help: "Active tasks this worker gave back to their queue because they were lost, by cause (lease_expired: their worker died or lost Redis; no_payload: an evicted task hash recreated empty).",
 		}, []string{"cause"}),
+		SendWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "send_rate", Name: "wait_seconds",
+			Help:    "Time a send waited for a token of the shared send rate (SMTP_RATE) before it went out.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
+		}),
+		SendThrottled: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "send_rate", Name: "throttled_total",
+			Help: "Tasks that went back to their queue, without spending an attempt, because the shared send rate (SMTP_RATE) could not give them a token in time.",
+		}),
+		EmailRateRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "email", Name: "rate_refusals_total",
+			Help: "Temporary refusals (421/450/451/454) in which the mail server said the sender is over its rate; the worker holds its sends for a few seconds and the task backs off longer.",
+		}),
 	}
 	for _, cause := range []string{ReclaimLeaseExpired, ReclaimNoPayload} {
 		m.TasksReclaimed.WithLabelValues(cause)
@@ -205,8 +224,8 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 		m.TaskRetries.WithLabelValues(t)
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.BatchQueueWait, m.NumbersReserved,
-		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.SMSSent, m.SMSFailed, m.SMSDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
-		m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed)
+		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.SMSSent, m.SMSFailed, m.SMSDuration, m.TaskRetries,
+		m.Reenqueued, m.DBErrors, m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed, m.SendWait, m.SendThrottled, m.EmailRateRefusals)
 	return m
 }
 

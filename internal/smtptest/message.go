@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"strings"
+	"time"
 )
 
 // Message is one accepted message: its envelope, its raw bytes and the
@@ -23,8 +24,9 @@ type Message struct {
 	Body   []byte      // the raw top-level body, still transfer-encoded
 	Parts  []Part      // the leaves of the MIME tree, decoded, in order
 
-	TLS      bool   // the session was encrypted (smtps or STARTTLS)
-	AuthUser string // the user that authenticated, "" without AUTH
+	TLS      bool      // the session was encrypted (smtps or STARTTLS)
+	AuthUser string    // the user that authenticated, "" without AUTH
+	Received time.Time // when the server accepted it (the end of DATA)
 }
 
 // Part is one leaf of a message's MIME tree with its body decoded.

@@ -243,6 +243,7 @@ func (s *Server) failure() *smtp.SMTPError {
 }
 
 func (s *Server) record(m Message) {
+	m.Received = time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messages = append(s.messages, m)

@@ -12,7 +12,6 @@
   let current = null; // the batch being watched
 
   let stream = null; // the AbortController of the event stream being read
-  let first = null; // {t, processed}: the first state that showed work done, for the rate
 
   function stopWatching() {
     if (pollTimer) clearTimeout(pollTimer);
@@ -26,12 +25,11 @@
   function watch(b) {
     stopWatching();
     current = b;
-    first = null;
     $("report").hidden = true;
     $("resend").hidden = true;
     $("report-status").textContent = "";
     $("progress-card").hidden = false;
-    showProgress(b, null);
+    showProgress(b);
     if (b.finished_at) {
       finished(b);
       return;
@@ -43,9 +41,7 @@
   function update(id, b) {
     if (!current || current.id !== id) return false;
     current = b;
-    const now = Date.now();
-    if (first === null && b.processed > 0) first = { t: now, processed: b.processed };
-    showProgress(b, first && { t: now, first });
+    showProgress(b);
     if (window.ML.batchChanged) window.ML.batchChanged(b);
     if (b.finished_at) finished(b);
     return true;
@@ -104,7 +100,7 @@
     pollTimer = setTimeout(tick, 1000);
   }
 
-  function showProgress(b, rate) {
+  function showProgress(b) {
     const pct = b.total ? Math.floor((100 * b.processed) / b.total) : (b.finished_at ? 100 : 0);
     $("progress").value = pct;
     $("progress-pct").textContent = pct + " %";
@@ -120,9 +116,9 @@
       eta = "";
     } else if (b.cancel_requested_at) {
       eta = "Canceling: rows already started finish, the others are not run.";
-    } else if (rate && b.processed > rate.first.processed) {
-      const perMs = (b.processed - rate.first.processed) / (rate.t - rate.first.t);
-      const left = Math.ceil((b.total - b.processed) / perMs / 1000);
+    } else if (b.seconds_left != null) {
+      // The API's estimate: the batch's pace, and the send rate when one is set.
+      const left = b.seconds_left;
       eta = "About " + (left < 60 ? left + " s" : Math.ceil(left / 60) + " min") + " left.";
     } else {
       eta = "Estimating time left…";
@@ -156,7 +152,7 @@
       const b = await (await api("POST", "/v1/batches/" + encodeURIComponent(current.id) + "/cancel")).json();
       if (current && current.id === b.id && !current.finished_at) {
         current = b;
-        showProgress(b, null);
+        showProgress(b);
       }
     } catch (err) {
       btn.disabled = false;
