@@ -259,3 +259,68 @@ func TestOffloadRefusesDeviceRows(t *testing.T) {
 		t.Errorf("dry run: got %d %s, want row 2 refused for SMTP data offload", got.Status, got.Body)
 	}
 }
+
+// TestMoveAndOffloadWithDeviceAccounts: a moved device account keeps a link that opens; a
+// destination with SMTP data offload refuses it (422 email_required), and a resend in such an
+// organization leaves it alone (phone_account).
+func TestMoveAndOffloadWithDeviceAccounts(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	other, _ := s.Org("Other", 100, 10)
+	offload, _ := s.Org("Offload", 200, 10)
+	s.DB.MustExec(`UPDATE organizations SET smtp_data_offload = true WHERE id = $1`, offload)
+	s.StartWorker(2)
+	s.Invite(org, group, []byte(header+"Ada,Lovelace,"+device(0)+",No,,auto,on,English\r\n"))
+	tok := s.SMSToken(s.SMS.WaitForCount(t, 1, 10*time.Second)[0])
+	id := s.Accounts(org)[device(0)].ID
+
+	got := s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{"account_ids": []string{id}, "organization_id": offload})
+	if code := got.ErrorCode(t); got.Status != http.StatusUnprocessableEntity || code != store.MoveEmailRequired {
+		t.Errorf("move into an offload organization: got %d %s, want 422 email_required", got.Status, got.Body)
+	}
+	if got := s.Do("POST", "/v1/accounts/move", s.RootToken, map[string]any{"account_ids": []string{id}, "organization_id": other}); got.Status != http.StatusOK {
+		t.Fatalf("move: got %d %s, want 200", got.Status, got.Body)
+	}
+	if code := s.ActivationStatus(tok); code != http.StatusOK {
+		t.Errorf("the moved account's SMS link: got %d, want 200", code)
+	}
+	s.DB.MustExec(`UPDATE organizations SET smtp_data_offload = true WHERE id = $1`, other)
+	s.DB.MustExec(`UPDATE invitations SET created_at = created_at - interval '2 minutes'`)
+	if r := resend(t, s, other, id)[id]; r.Status != store.ResendNotSent || r.Code != store.ResendPhone || !strings.Contains(r.Reason, "SMTP data offload") {
+		t.Errorf("resend in an offload organization: got %+v, want not_sent phone_account about SMTP data offload", r)
+	}
+	if n := len(s.SMS.Messages()); n != 1 {
+		t.Errorf("got %d SMS, want 1 (the move sends none; the refused resend none)", n)
+	}
+}
+
+// TestResendRefusedByTheProviderShowsOnTheAccount: a resend's SMS refused for good fails
+// the invitation with Twilio's reason, once.
+func TestResendRefusedByTheProviderShowsOnTheAccount(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, group := s.Org("Acme", 0, 10)
+	s.StartWorker(2)
+	b := upload(t, s, org, group, []byte(header+"Ada,Lovelace,"+device(0)+",No,,auto,on,English\r\n"), false)
+	s.WaitBatch(b.ID, 30*time.Second)
+	s.SMS.Refuse(func(string) *smstest.Fault { f := smstest.Unsubscribed(); return &f })
+	id := s.Accounts(org)[device(0)].ID
+	if r := resend(t, s, org, id)[id]; r.Status != store.ResendQueued {
+		t.Fatalf("resend: got %+v, want queued", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Accounts(org)[device(0)].Status != "invitation_failed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("account: got %+v after 10s, want invitation_failed", s.Accounts(org)[device(0)])
+		}
+		time.Sleep(50 * time.Millisecond) // polling the condition, within the deadline
+	}
+	a := s.Accounts(org)[device(0)]
+	if a.InvitationError == nil || !strings.Contains(*a.InvitationError, "21610 Attempt to send to unsubscribed recipient") {
+		t.Errorf("invitation_error: got %v, want Twilio's 21610 reason", a.InvitationError)
+	}
+	if n := s.SMS.Requests(); n != 1 {
+		t.Errorf("got %d requests, want 1 (a refusal is not retried)", n)
+	}
+}

@@ -1,9 +1,11 @@
 package sms
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -78,9 +80,13 @@ func (c *Client) SendSMS(ctx context.Context, msg Message) error {
 	}
 	// twilio-go builds its requests without a context and drops the answer's headers on an
 	// error: a client of its own per send, on the shared transport, gives the request this
-	// send's context (its deadline, its cancel) and keeps the status and Retry-After.
+	// send's context (its deadline, its cancel) and keeps the status and Retry-After. The
+	// timeout is the context's, not http.Client's, whose timer would outlive a send whose
+	// error body twilio-go leaves open.
+	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
+	defer cancel()
 	ct := &callTransport{ctx: ctx, base: c.transport, scheme: c.s.scheme, host: c.s.host}
-	hc := &http.Client{Transport: ct, Timeout: c.s.timeout,
+	hc := &http.Client{Transport: ct,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := &twilio.Client{Credentials: twilio.NewCredentials(c.s.sid, c.s.token), HTTPClient: hc}
 	base.SetAccountSid(c.s.sid)
@@ -124,8 +130,21 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.mu.Lock()
 	t.ans = answer{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	t.mu.Unlock()
+	if resp.StatusCode >= 400 {
+		// twilio-go decodes an error answer and never closes it: read it here (a Twilio error
+		// is a few hundred bytes) so that the connection goes back to the pool.
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	return resp, nil
 }
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
 
 func (t *callTransport) answer() answer {
 	t.mu.Lock()

@@ -122,3 +122,20 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSendSMSReusesConnections: sends, accepted or refused, share pooled connections.
+func TestSendSMSReusesConnections(t *testing.T) {
+	t.Parallel()
+	srv := smstest.Start(t)
+	c := newClient(t, srv)
+	srv.FailNext(5, smstest.InvalidNumber("+15550100001"))
+	for i := range 10 {
+		err := c.SendSMS(context.Background(), sms.Message{To: "+15550100001", Body: "hi"})
+		if (i < 5) != (err != nil) {
+			t.Fatalf("send %d: got %v", i, err)
+		}
+	}
+	if n := srv.Conns(); n != 1 {
+		t.Errorf("10 sequential sends (5 refused) opened %d connections, want 1", n)
+	}
+}

@@ -1,8 +1,11 @@
 package smstest
 
 import (
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -17,17 +20,27 @@ const (
 // Server is the fake API on 127.0.0.1 for the lifetime of a test.
 type Server struct {
 	*API
-	srv *httptest.Server
+	srv   *httptest.Server
+	conns atomic.Int64
 }
 
 // Start runs the fake API and closes it when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{API: NewAPI()}
-	s.srv = httptest.NewServer(s.API)
+	s.srv = httptest.NewUnstartedServer(s.API)
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// Conns returns how many connections clients opened to the server.
+func (s *Server) Conns() int { return int(s.conns.Load()) }
 
 // URL returns the SMS_URL that sends to this server.
 func (s *Server) URL() string {
