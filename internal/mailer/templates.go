@@ -181,24 +181,34 @@ func ValidateInvitationTemplate(t Template) error {
 	if err := p.checkLinks(); err != nil {
 		return err
 	}
+	for _, d := range validationData() {
+		subject, text, html, err := p.render(d)
+		if err != nil {
+			return err
+		}
+		if subject == "" {
+			return &TemplateError{Field: "subject", Message: "renders empty"}
+		}
+		if err := CheckLink(text, html, d.Link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validationData is what validation renders a template with: two languages, with and
+// without a reserved number.
+func validationData() []InvitationData {
+	var out []InvitationData
 	for _, lang := range []string{"en", "de"} {
 		for _, number := range []string{"+15550100001", ""} {
 			d := SampleInvitationData(lang)
 			d.Number = number
 			d.Link = "https://multiline.example/activate/validation-token"
-			subject, text, html, err := p.render(d)
-			if err != nil {
-				return err
-			}
-			if subject == "" {
-				return &TemplateError{Field: "subject", Message: "renders empty"}
-			}
-			if err := CheckLink(text, html, d.Link); err != nil {
-				return err
-			}
+			out = append(out, d)
 		}
 	}
-	return nil
+	return out
 }
 
 // CheckLink returns a *TemplateError when a rendered invitation lacks its
