@@ -4,7 +4,9 @@
 #
 #   1. PostgreSQL + Redis for DATABASE_URL / REDIS_URL (reused, or started; scripts/services.sh)
 #   2. mailpit as the SMTP_URL mail catcher, web inbox on http://localhost:8025
-#   3. go build bin/api bin/worker; bin/api migrate; bin/api seed-demo
+#   3. go build bin/api bin/worker bin/smsfake; bin/api migrate; bin/api seed-demo
+#   3a. the fake SMS provider (bin/smsfake) as SMS_URL, its page on http://localhost:8026,
+#       unless SMS_URL is set
 #   4. api and worker in the foreground, their logs interleaved as "api    | …" / "worker | …"
 #   Ctrl-C (SIGINT) or SIGTERM stops everything this run started and exits.
 #
@@ -61,6 +63,10 @@ if [[ $mode == run ]]; then devstack_ensure_mailpit || mail_ok=""; fi
 say "building bin/api and bin/worker…"
 go build -o bin/api ./cmd/api
 go build -o bin/worker ./cmd/worker
+if [[ $mode == run ]]; then
+  go build -o bin/smsfake ./cmd/smsfake
+  devstack_ensure_smsfake || true
+fi
 
 if ! bin/api migrate </dev/null >"$LOGDIR/migrate.log" 2>&1; then
   cat "$LOGDIR/migrate.log" >&2
@@ -148,6 +154,9 @@ WORKER_PID=$!
 _mark worker kind=proc "pid=$WORKER_PID" exe=bin/worker
 
 inbox=${DEVSTACK_MAIL_INBOX:-}
+if [[ -n ${DEVSTACK_SMS_PAGE:-} ]]; then sms_line="$DEVSTACK_SMS_PAGE (the fake SMS provider's page)"
+elif [[ -n ${SMS_URL:-} ]]; then sms_line="by $(_redact "$SMS_URL")"
+else sms_line="none (SMS_URL unset: device rows get no SMS)"; fi
 cat <<EOF
 
   +-- MultiLine onboarding: local stack ------------------------------------------
@@ -157,6 +166,7 @@ cat <<EOF
   | organization id      $ORG_ID
   | permission group id  $GROUP_ID
   | mail inbox           ${inbox:-none (no local mail catcher; SMTP_URL=$SMTP_URL)}
+  | SMS sent             $sms_line
   | database             $(_redact "$DATABASE_URL")
   |
   | try it:

@@ -38,6 +38,7 @@
 #   DEVSTACK_DIR (default <repo>/.devstack)  PG_BINDIR (dir with initdb, pg_ctl)
 #   REDIS_SERVER (redis-server binary)  MAILPIT (mailpit binary)
 #   MAILPIT_UI_ADDR (127.0.0.1:8025)  MAILPIT_VERSION (v1.27.11)  DEVSTACK_VERBOSE=1
+#   SMSFAKE_ADDR (127.0.0.1:8026, the fake SMS provider; see devstack_ensure_smsfake)  SMS_URL
 
 # ---------------------------------------------------------------------------------------------
 # paths, defaults
@@ -45,6 +46,7 @@ DEVSTACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEVSTACK=${DEVSTACK_DIR:-$DEVSTACK_ROOT/.devstack}
 MAILPIT_VERSION=${MAILPIT_VERSION:-v1.27.11}
 MAILPIT_UI_ADDR=${MAILPIT_UI_ADDR:-127.0.0.1:8025}
+SMSFAKE_ADDR=${SMSFAKE_ADDR:-127.0.0.1:8026}
 
 : "${DATABASE_URL:=postgres://postgres@localhost:5432/multiline?sslmode=disable}"
 : "${REDIS_URL:=redis://localhost:6379/0}"
@@ -476,6 +478,30 @@ devstack_ensure_mailpit() {
   DEVSTACK_MAIL_INBOX="http://localhost:$ui_port"
 }
 
+# The fake SMS provider (cmd/smsfake, built into bin/smsfake by scripts/run.sh): started on
+# SMSFAKE_ADDR, and SMS_URL pointed at it, unless SMS_URL is set already (a real provider, or
+# your own fake). Never fatal: without it invitations to device numbers are not sent.
+devstack_ensure_smsfake() {
+  local port=${SMSFAKE_ADDR##*:}
+  if [[ -n ${SMS_URL:-} ]]; then
+    _dbg "SMS_URL is set; no fake SMS provider started"; return 0
+  fi
+  SMS_URL="twilio+http://AC00000000000000000000000000000000:devtoken@127.0.0.1:$port?from=%2B15550009999"
+  export SMS_URL
+  if _tcp_open 127.0.0.1 "$port"; then
+    _say "something listens on $SMSFAKE_ADDR; using it as the SMS provider"
+    DEVSTACK_SMS_PAGE="http://localhost:$port/"; return 0
+  fi
+  [[ -x bin/smsfake ]] || { _say "warning: no bin/smsfake; invitations to device numbers will not be sent"; unset SMS_URL; return 1; }
+  _say "starting the fake SMS provider on $SMSFAKE_ADDR"
+  SMSFAKE_ADDR=$SMSFAKE_ADDR setsid bin/smsfake 9>&- </dev/null >"$DEVSTACK/smsfake.log" 2>&1 &
+  _mark smsfake kind=proc "pid=$!" exe=bin/smsfake "port=$port"
+  if ! _wait_for 10 _tcp_open 127.0.0.1 "$port"; then
+    tail -n 20 "$DEVSTACK/smsfake.log" >&2; _say "warning: the fake SMS provider did not start"; unset SMS_URL; return 1
+  fi
+  DEVSTACK_SMS_PAGE="http://localhost:$port/"
+}
+
 # ---------------------------------------------------------------------------------------------
 # high-level ensure
 
@@ -578,7 +604,7 @@ devstack_stop_started_now() {
 # Stop everything .devstack/ recorded: api/worker first, then mailpit, redis, postgres.
 devstack_stop_all() {
   local f n any=""
-  for n in api worker mailpit; do [[ -f $DEVSTACK/started/$n ]] && { any=1; _stop_marker "$n"; }; done
+  for n in api worker mailpit smsfake; do [[ -f $DEVSTACK/started/$n ]] && { any=1; _stop_marker "$n"; }; done
   for f in "$DEVSTACK"/started/redis-* "$DEVSTACK"/started/postgres-*; do
     [[ -f $f ]] || continue
     any=1; _stop_marker "${f##*/}"

@@ -23,6 +23,7 @@ import (
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/sms"
 	"github.com/multiline/onboarding/internal/store"
 	"github.com/multiline/onboarding/internal/token"
 )
@@ -114,8 +115,20 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
 	gate := jobs.NewGate(rdb, queues.SendRate(), cfg.SMTPRate, m, log)
-	handler := jobs.NewHandler(jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
-		MailFrom: cfg.MailFrom, MailRate: gate, MailConnections: cfg.SMTPConnections}, st, mail, feeder, m, log)
+	hcfg := jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
+		MailFrom: cfg.MailFrom, MailRate: gate, MailConnections: cfg.SMTPConnections}
+	if cfg.SMSURL != "" {
+		smsClient, err := sms.New(sms.Config{URL: cfg.SMSURL, MaxConns: cfg.WorkerConcurrency})
+		if err != nil {
+			return err
+		}
+		defer smsClient.Close()
+		hcfg.SMS = smsClient
+		log.Info().Str("sender", smsClient.Sender()).Msg("invitations to device numbers go by SMS")
+	} else {
+		log.Info().Msg("SMS is not configured (SMS_URL): invitations to device numbers are not sent")
+	}
+	handler := jobs.NewHandler(hcfg, st, mail, feeder, m, log)
 
 	srv := jobs.NewServers(redisOpt, queues, jobs.ServerConfig(cfg.WorkerConcurrency, cfg.ShutdownTimeout, m, log))
 	if err := srv.Start(handler.Mux()); err != nil {

@@ -60,6 +60,7 @@ func workerEnv(s *stacktest.Stack, redisURL string, concurrency int) []string {
 		"DATABASE_URL="+s.DBURL,
 		"REDIS_URL="+redisURL,
 		"SMTP_URL="+s.SMTP.URL(),
+		"SMS_URL="+s.SMS.URL(),
 		"PUBLIC_URL="+stacktest.PublicURL,
 		"TOKEN_SECRET="+stacktest.TokenSecret,
 		fmt.Sprintf("WORKER_CONCURRENCY=%d", concurrency),

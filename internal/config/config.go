@@ -20,8 +20,10 @@ type Config struct {
 	DatabaseURL string
 	RedisURL    string
 	// Redis is REDIS_URL read by RedisConn: one server, Sentinel or a Cluster.
-	Redis             asynq.RedisConnOpt
-	SMTPURL           string
+	Redis   asynq.RedisConnOpt
+	SMTPURL string
+	// SMSURL is where invitations to device numbers go (see sms.Config); "" : not sent.
+	SMSURL            string
 	MailFrom          string
 	APIAddr           string
 	WorkerAddr        string
@@ -62,6 +64,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		DatabaseURL: str("DATABASE_URL", "postgres://localhost:5432/multiline?sslmode=disable"),
 		RedisURL:    str("REDIS_URL", "redis://localhost:6379/0"),
 		SMTPURL:     str("SMTP_URL", "smtp://localhost:1025"),
+		SMSURL:      getenv("SMS_URL"),
 		MailFrom:    str("MAIL_FROM", "MultiLine <no-reply@localhost>"),
 		APIAddr:     str("API_ADDR", ":8080"),
 		WorkerAddr:  str("WORKER_ADDR", ":9091"),
@@ -178,6 +181,7 @@ func (c Config) Log(log zerolog.Logger) {
 		Str("database_url", Redact(c.DatabaseURL)).
 		Str("redis_url", Redact(c.RedisURL)).
 		Str("smtp_url", Redact(c.SMTPURL)).
+		Str("sms_url", Redact(c.SMSURL)).
 		Str("mail_from", c.MailFrom).
 		Str("api_addr", c.APIAddr).
 		Str("worker_addr", c.WorkerAddr).

@@ -95,6 +95,9 @@ func moveRefused(me *store.MoveError, dest string) error {
 	case store.MoveDomain:
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"%d account(s) have an email address outside the destination's allowed_email_domains; remove them, or allow their domains in the destination's settings, and send again (nothing was moved)", len(me.Accounts))
+	case store.MoveEmailRequired:
+		e = errorf(http.StatusUnprocessableEntity, me.Code,
+			"%d account(s) are identified by a phone number, and the destination uses SMTP data offload, which takes email addresses only; remove them and send again (nothing was moved)", len(me.Accounts))
 	case store.MoveAlreadyThere:
 		e = errorf(http.StatusUnprocessableEntity, me.Code,
 			"%d account(s) are in the destination organization already; remove them and send again (nothing was moved)", len(me.Accounts))

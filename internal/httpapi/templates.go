@@ -19,6 +19,7 @@ type templateJSON struct {
 	Subject      string     `json:"subject"`
 	Text         string     `json:"text"`
 	HTML         string     `json:"html"`
+	SMS          string     `json:"sms"` // the text of invitations by SMS, to device accounts
 	UpdatedAt    *time.Time `json:"updated_at"`
 	Placeholders []string   `json:"placeholders"`
 }
@@ -47,11 +48,14 @@ func (s *Server) templateInForce(r *http.Request, org, lang string) (templateJSO
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		d := mailer.DefaultInvitationTemplate(lang)
-		out.Subject, out.Text, out.HTML = d.Subject, d.Text, d.HTML
+		out.Subject, out.Text, out.HTML, out.SMS = d.Subject, d.Text, d.HTML, d.SMS
 	case err != nil:
 		return out, err
 	default:
-		out.Custom, out.Subject, out.Text, out.HTML, out.UpdatedAt = true, t.Subject, t.Text, t.HTML, &t.UpdatedAt
+		out.Custom, out.Subject, out.Text, out.HTML, out.SMS, out.UpdatedAt = true, t.Subject, t.Text, t.HTML, t.SMS, &t.UpdatedAt
+		if out.SMS == "" {
+			out.SMS = mailer.DefaultInvitationSMS(lang)
+		}
 	}
 	return out, nil
 }
@@ -85,7 +89,7 @@ func (s *Server) putInvitationTemplate(w http.ResponseWriter, r *http.Request, a
 		return err
 	}
 	if _, err := s.store.PutInvitationTemplate(r.Context(), store.InvitationTemplate{OrganizationID: org,
-		Language: lang, Subject: body.Subject, Text: body.Text, HTML: body.HTML}); err != nil {
+		Language: lang, Subject: body.Subject, Text: body.Text, HTML: body.HTML, SMS: body.SMS}); err != nil {
 		return err
 	}
 	return s.writeTemplateInForce(w, r, org, lang)
@@ -117,15 +121,19 @@ func (s *Server) previewInvitationTemplate(w http.ResponseWriter, r *http.Reques
 		Subject *string `json:"subject"`
 		Text    *string `json:"text"`
 		HTML    *string `json:"html"`
+		SMS     *string `json:"sms"`
 	}
 	if err := decodeOptionalJSON(r, &body); err != nil {
 		return err
 	}
-	t := mailer.Template{Subject: inForce.Subject, Text: inForce.Text, HTML: inForce.HTML}
-	for _, f := range []struct{ from, to *string }{{body.Subject, &t.Subject}, {body.Text, &t.Text}, {body.HTML, &t.HTML}} {
+	t := mailer.Template{Subject: inForce.Subject, Text: inForce.Text, HTML: inForce.HTML, SMS: inForce.SMS}
+	for _, f := range []struct{ from, to *string }{{body.Subject, &t.Subject}, {body.Text, &t.Text}, {body.HTML, &t.HTML}, {body.SMS, &t.SMS}} {
 		if f.from != nil {
 			*f.to = *f.from
 		}
+	}
+	if t.SMS == "" {
+		t.SMS = mailer.DefaultInvitationSMS(lang)
 	}
 	if err := validTemplate(t); err != nil {
 		return err
@@ -136,8 +144,28 @@ func (s *Server) previewInvitationTemplate(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return invalidTemplate(err)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"language": lang, "subject": subject, "text": text, "html": html})
+	smsText, err := mailer.RenderInvitationSMS(t.SMS, data)
+	if err != nil {
+		return invalidTemplate(err)
+	}
+	info := mailer.SMSSegments(smsText)
+	writeJSON(w, http.StatusOK, templatePreview{Language: lang, Subject: subject, Text: text, HTML: html,
+		SMS: smsText, SMSEncoding: info.Encoding, SMSCharacters: info.Units, SMSSegments: info.Segments})
 	return nil
+}
+
+// templatePreview is a template rendered with sample data, and how its SMS travels:
+// sms_encoding (GSM-7 or UCS-2), sms_characters (in that encoding's units) and
+// sms_segments (160 or 153 GSM-7 characters a segment, 70 or 67 UCS-2).
+type templatePreview struct {
+	Language      string `json:"language"`
+	Subject       string `json:"subject"`
+	Text          string `json:"text"`
+	HTML          string `json:"html"`
+	SMS           string `json:"sms"`
+	SMSEncoding   string `json:"sms_encoding"`
+	SMSCharacters int    `json:"sms_characters"`
+	SMSSegments   int    `json:"sms_segments"`
 }
 
 // templatePath checks scope, the organization and the language of a template route.

@@ -9,12 +9,23 @@ import (
 	"github.com/multiline/onboarding/internal/store"
 )
 
+type previewBody struct {
+	Subject       string `json:"subject"`
+	Text          string `json:"text"`
+	HTML          string `json:"html"`
+	SMS           string `json:"sms"`
+	SMSEncoding   string `json:"sms_encoding"`
+	SMSCharacters int    `json:"sms_characters"`
+	SMSSegments   int    `json:"sms_segments"`
+}
+
 type templateBody struct {
 	Language string `json:"language"`
 	Custom   bool   `json:"custom"`
 	Subject  string `json:"subject"`
 	Text     string `json:"text"`
 	HTML     string `json:"html"`
+	SMS      string `json:"sms"`
 }
 
 func TestInvitationTemplateValidation(t *testing.T) {
@@ -92,9 +103,9 @@ func TestInvitationTemplateLifecycle(t *testing.T) {
 	if def.Custom || def.Language != "de" || !strings.Contains(def.Subject, "eingeladen") {
 		t.Errorf("default: got %+v, want the German default", def)
 	}
-	var preview map[string]string
+	var preview previewBody
 	s.Do("POST", base+"de/preview", s.RootToken, nil).JSON(t, &preview)
-	if preview["subject"] != "Beispiel GmbH hat Sie zu MultiLine eingeladen" || !strings.Contains(preview["text"], stacktest.PublicURL+"/activate/sample-token") {
+	if preview.Subject != "Beispiel GmbH hat Sie zu MultiLine eingeladen" || !strings.Contains(preview.Text, stacktest.PublicURL+"/activate/sample-token") {
 		t.Errorf("preview of the default: got %v", preview)
 	}
 
@@ -111,11 +122,11 @@ func TestInvitationTemplateLifecycle(t *testing.T) {
 		t.Errorf("after put: got %+v, want the custom template", shown)
 	}
 	s.Do("POST", base+"de/preview", s.RootToken, map[string]string{}).JSON(t, &preview)
-	if preview["subject"] != "Willkommen, Anna" || !strings.Contains(preview["html"], "Anna Schmidt") {
+	if preview.Subject != "Willkommen, Anna" || !strings.Contains(preview.HTML, "Anna Schmidt") {
 		t.Errorf("preview of the custom template: got %v", preview)
 	}
 	s.Do("POST", base+"de/preview", s.RootToken, map[string]string{"subject": "Hallo <{{.LastName}}>"}).JSON(t, &preview)
-	if preview["subject"] != "Hallo <Schmidt>" || preview["text"] == "" {
+	if preview.Subject != "Hallo <Schmidt>" || preview.Text == "" {
 		t.Errorf("preview with a subject only: got %v", preview)
 	}
 	if got := s.Do("POST", base+"de/preview", s.RootToken, map[string]string{"html": "<p>no link</p>"}); got.Status != http.StatusUnprocessableEntity {
@@ -147,5 +158,57 @@ func TestInvitationTemplateLifecycle(t *testing.T) {
 				t.Errorf("got %d %s, want %d %s", got.Status, got.Body, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+// TestSMSTemplate: the sms field beside the email's, with the email's checks, and a preview
+// that says the encoding and the segments.
+func TestSMSTemplate(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	org, _ := s.Org("Acme", 0, 0)
+	base := "/v1/organizations/" + org + "/invitation-templates/"
+	var def templateBody
+	s.Do("GET", base+"it", s.RootToken, nil).JSON(t, &def)
+	if !strings.Contains(def.SMS, "{{.Link}}") || !strings.Contains(def.SMS, "Attiva") {
+		t.Errorf("default SMS: got %q, want the Italian text with {{.Link}}", def.SMS)
+	}
+	email := map[string]string{"subject": "Invito", "text": "Attiva: {{.Link}}", "html": `<a href="{{.Link}}">Attiva</a>`}
+	with := func(sms string) map[string]string {
+		out := map[string]string{"sms": sms}
+		for k, v := range email {
+			out[k] = v
+		}
+		return out
+	}
+	for _, bad := range []struct{ sms, message string }{
+		{"Ciao {{.FirstName}}", "must contain the activation link"},
+		{"Ciao{{if .FirstName}} {{.Link}}{{end}}", "inside {{if}} or {{with}}"},
+		{"{{.Password}} {{.Link}}", "unknown placeholder"},
+	} {
+		got := s.Do("PUT", base+"it", s.RootToken, with(bad.sms))
+		if code, msg := got.Error(t); got.Status != http.StatusUnprocessableEntity || code != "invalid_template" || !strings.Contains(msg, bad.message) {
+			t.Errorf("sms %q: got %d %s %q, want 422 invalid_template about %q", bad.sms, got.Status, code, msg, bad.message)
+		}
+	}
+	custom := "Ciao {{.FirstName}} €, {{.Organization}}: {{.Link}}"
+	if got := s.Do("PUT", base+"it", s.RootToken, with(custom)); got.Status != http.StatusOK {
+		t.Fatalf("put: got %d %s", got.Status, got.Body)
+	}
+	var shown templateBody
+	s.Do("GET", base+"it", s.RootToken, nil).JSON(t, &shown)
+	if shown.SMS != custom {
+		t.Errorf("after put: got sms %q, want %q", shown.SMS, custom)
+	}
+	var preview previewBody
+	s.Do("POST", base+"it/preview", s.RootToken, nil).JSON(t, &preview)
+	want := "Ciao Giulia €, Esempio S.p.A.: " + stacktest.PublicURL + "/activate/sample-token"
+	if preview.SMS != want || preview.SMSEncoding != "GSM-7" || preview.SMSCharacters != len(want)-len("€")+2 || preview.SMSSegments != 1 {
+		t.Errorf("preview: got %q %s %d characters %d segments, want %q GSM-7 %d characters 1 segment",
+			preview.SMS, preview.SMSEncoding, preview.SMSCharacters, preview.SMSSegments, want, len(want)-len("€")+2)
+	}
+	s.Do("POST", base+"it/preview", s.RootToken, map[string]string{"sms": strings.Repeat("ç", 60) + " {{.Link}}"}).JSON(t, &preview)
+	if preview.SMSEncoding != "UCS-2" || preview.SMSSegments != 2 {
+		t.Errorf("preview of a UCS-2 text: got %s %d segments (%d characters), want UCS-2 in 2", preview.SMSEncoding, preview.SMSSegments, preview.SMSCharacters)
 	}
 }

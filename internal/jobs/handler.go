@@ -38,6 +38,9 @@ type Config struct {
 	// MailConnections is SMTP_MAX_CONNECTIONS: the sends beyond it wait for a connection by
 	// turns between organizations (0: in the mailer's own first-come queue).
 	MailConnections int
+	// SMS sends the invitations of accounts identified by a device number (SMS_URL); nil
+	// when SMS is not configured, and those invitations are not sent.
+	SMS SMSSender
 }
 
 // Handler runs the service's tasks.

@@ -35,15 +35,7 @@ func (h *Handler) renderInvitation(ctx context.Context, e invitationEmail, tok s
 	if err != nil {
 		return mailer.Message{}, err
 	}
-	data := mailer.InvitationData{
-		FirstName:    e.Firstname,
-		LastName:     e.Lastname,
-		Organization: e.OrganizationName,
-		Number:       e.Number,
-		Link:         strings.TrimRight(h.cfg.PublicURL, "/") + "/activate/" + tok,
-		ExpiresAt:    expires,
-		Language:     e.Language,
-	}
+	data := h.invitationData(e, tok, expires)
 	subject, text, html, err := mailer.RenderInvitation(tmpl, data)
 	var te *mailer.TemplateError
 	switch {
@@ -119,7 +111,10 @@ func (c *templateCache) get(ctx context.Context, st *store.Store, orgID, lang st
 	case err != nil:
 		return mailer.Template{}, fmt.Errorf("invitation template: %w", err)
 	default:
-		ct := mailer.Template{Subject: custom.Subject, Text: custom.Text, HTML: custom.HTML}
+		ct := mailer.Template{Subject: custom.Subject, Text: custom.Text, HTML: custom.HTML, SMS: custom.SMS}
+		if ct.SMS == "" {
+			ct.SMS = t.SMS
+		}
 		// The API validated it on the way in; should a stored template ever be refused
 		// (say, by a stricter mailer), invitations go out with the default rather than
 		// not at all.
@@ -159,46 +154,41 @@ func (h *Handler) handleInvitation(ctx context.Context, t *asynq.Task) error {
 		h.metrics.DBErrors.Inc()
 		return err
 	}
-	if inv.IdentifierKind != "email" {
-		_, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, false,
-			"invitations are sent by email and this account is identified by a phone number")
+	ch := channelOf(inv.IdentifierKind)
+	if !h.canSend(ch) {
+		_, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, false, smsNotConfigured)
 		return err
 	}
-	msg, err := h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
+	err = h.deliver(ctx, ch, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
 		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
-		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires)
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, expires,
+		taskDeadline(ctx).Add(-sendMargin))
 	var unsent *unsentError
-	if errors.As(err, &unsent) {
-		h.metrics.EmailsUnsent.WithLabelValues(unsent.reason).Inc()
-		log.Error().Err(err).Msg("invitation not sent")
-		_, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, false, unsent.detail)
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("render invitation: %w", err)
-	}
-	err = h.send(ctx, inv.OrganizationID, taskDeadline(ctx).Add(-sendMargin), msg)
 	sent, reason := err == nil, ""
 	switch {
 	case isBusy(err):
 		return err
 	case err == nil:
-		h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
-	case mailer.IsPermanent(err):
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-		log.Info().Err(err).Msg("invitation refused by the mail server")
+		h.countSent(ch)
+	case errors.As(err, &unsent):
+		h.countUnsent(ch, unsent.reason)
+		log.Error().Err(err).Msg("invitation not sent")
+		reason = unsent.detail
+	case permanentSend(err):
+		h.countFailed(ch, err, false)
+		log.Info().Err(err).Str("channel", string(ch)).Msg("invitation refused by the provider")
 		reason = err.Error()
 	case lastAttempt(ctx):
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+		h.countFailed(ch, err, true)
 		log.Error().Err(err).Msg("invitation failed on its last attempt")
 		reason = fmt.Sprintf("gave up after %d attempts: %v", rowMaxRetry+1, err)
 	default:
-		h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+		h.countFailed(ch, err, false)
 		log.Warn().Err(err).Msg("invitation failed transiently; will retry")
 		return fmt.Errorf("send invitation: %w", err)
 	}
-	// If this record fails the email went out and the retry sends it again, with the same
-	// link: rare, and the stable Message-ID lets mail systems fold the copies.
+	// If this record fails the invitation went out and the retry sends it again, with the same
+	// link: rare, and an email's stable Message-ID lets mail systems fold the copies.
 	if _, err := h.store.RecordInvitationSend(ctx, inv.InvitationID, sent, reason); err != nil {
 		return err
 	}

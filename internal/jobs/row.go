@@ -45,7 +45,7 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 		return err
 	case !lastAttempt(ctx):
 		log.Warn().Err(err).Msg("row failed transiently; will retry")
-		if !mailer.IsTemporary(err) {
+		if !temporarySend(err) {
 			h.metrics.DBErrors.Inc()
 		}
 		return err
@@ -100,36 +100,37 @@ func (h *Handler) inviteRow(ctx context.Context, p rowPayload, inv store.Invitat
 	o := store.Outcome{BatchID: p.BatchID, Line: p.Line, Status: store.RowSucceeded, Code: store.CodeNone,
 		AccountID: inv.AccountID, Number: inv.Number, InvitationID: inv.InvitationID, Invitation: store.InvitationSent}
 	_, accepted := h.accepted.Load(inv.InvitationID)
+	ch := channelOf(inv.IdentifierKind)
 	switch {
-	case inv.IdentifierKind != "email":
-		o.Code, o.Invitation = store.CodeInvitationNotSent, store.InvitationNotSent
+	case !h.canSend(ch):
+		o.Code, o.Detail, o.Invitation = store.CodeInvitationNotSent, smsNotConfigured, store.InvitationNotSent
 	case accepted:
-		log.Info().Msg("invitation accepted by the mail server in an earlier attempt; recording it")
+		log.Info().Msg("invitation accepted by the provider in an earlier attempt; recording it")
 	default:
 		err := h.sendInvitation(ctx, inv, lease)
 		var unsent *unsentError
 		switch {
 		case err == nil:
-			h.metrics.EmailsSent.WithLabelValues("invitation").Inc()
+			h.countSent(ch)
 			h.accepted.Store(inv.InvitationID, struct{}{})
 		case isBusy(err):
 			// The send rate is used up for now: the row waits in its queue, not here.
 			h.release(ctx, inv.InvitationID, log)
 			return err
 		case errors.As(err, &unsent):
-			h.metrics.EmailsUnsent.WithLabelValues(unsent.reason).Inc()
+			h.countUnsent(ch, unsent.reason)
 			log.Error().Err(err).Msg("invitation not sent")
 			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, unsent.detail, store.InvitationFailed
-		case mailer.IsPermanent(err):
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
-			log.Info().Err(err).Msg("invitation refused by the mail server")
+		case permanentSend(err):
+			h.countFailed(ch, err, false)
+			log.Info().Err(err).Str("channel", string(ch)).Msg("invitation refused by the provider")
 			o.Code, o.Detail, o.Invitation = store.CodeInvitationFailed, err.Error(), store.InvitationFailed
 		case !lastAttempt(ctx):
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "transient").Inc()
+			h.countFailed(ch, err, false)
 			h.release(ctx, inv.InvitationID, log)
 			return fmt.Errorf("send invitation: %w", err)
 		default:
-			h.metrics.EmailsFailed.WithLabelValues("invitation", "permanent").Inc()
+			h.countFailed(ch, err, true)
 			log.Error().Err(err).Msg("invitation failed on the row's last attempt")
 			o.Code, o.Detail, o.Invitation = store.CodeGaveUp, attempts(err), store.InvitationFailed
 		}
@@ -228,15 +229,16 @@ func (h *Handler) giveUp(ctx context.Context, p rowPayload, cause error, log zer
 
 func attempts(cause error) string { return fmt.Sprintf("%d attempts: %v", rowMaxRetry+1, cause) }
 
-// sendInvitation renders and sends the invitation of a claimed row. An invitation whose
+// sendInvitation renders and sends the invitation of a claimed row, by email or by SMS. Its
+// link is the same on every attempt: the token derives from the invitation's id. An email
+// waits for the send rate no longer than the lease leaves time to send. An invitation whose
 // template did not render or left the link out is not sent (*unsentError).
 func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend, lease time.Time) error {
-	msg, err := h.invitationMessage(ctx, inv)
-	if err != nil {
-		return fmt.Errorf("render invitation: %w", err)
-	}
-	// The send waits for the rate no longer than the lease leaves time to send.
-	return h.send(ctx, inv.OrganizationID, lease.Add(-sendMargin), msg)
+	tok, _ := h.cfg.Tokens.Token(inv.InvitationID)
+	return h.deliver(ctx, channelOf(inv.IdentifierKind), invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
+		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
+		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt,
+		lease.Add(-sendMargin))
 }
 
 // sendMargin is how much of an invitation's lease a send keeps for itself after waiting for
@@ -267,15 +269,6 @@ func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mai
 
 // rateHold is how long a worker stops sending after the mail server said it is over its rate.
 const rateHold = 5 * time.Second
-
-// invitationMessage renders the email of an invitation. Its link is the same on every
-// attempt: the token derives from the invitation's id.
-func (h *Handler) invitationMessage(ctx context.Context, inv store.InvitationSend) (mailer.Message, error) {
-	tok, _ := h.cfg.Tokens.Token(inv.InvitationID)
-	return h.renderInvitation(ctx, invitationEmail{InvitationID: inv.InvitationID, To: inv.Identifier,
-		Firstname: inv.Firstname, Lastname: inv.Lastname, Language: inv.Language,
-		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt)
-}
 
 // finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.
 // Several flushes may find a batch settled; the finalizer's task id and guarded status change

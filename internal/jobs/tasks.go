@@ -148,6 +148,9 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if d, ok := BusyDelay(err); ok {
 		return d
 	}
+	if d, ok := ProviderDelay(err); ok {
+		return d
+	}
 	if mailer.IsRateLimited(err) {
 		return min(10*time.Second<<min(n, 5), 5*time.Minute)
 	}

@@ -140,7 +140,9 @@ func (m *Mailer) transmit(ctx context.Context, c *conn, from, rcpt string, gm *m
 	if err := deadline(); err != nil {
 		return "rcpt", err
 	}
-	if err := c.sc.Rcpt(rcpt); err != nil {
+	// go-mail's Rcpt writes its argument as given, like its Mail: the path needs its
+	// angle brackets here (see transmitPipelined).
+	if err := c.sc.Rcpt("<" + strings.TrimSuffix(strings.TrimPrefix(rcpt, "<"), ">") + ">"); err != nil {
 		return "rcpt", err
 	}
 	if err := deadline(); err != nil {
@@ -185,8 +187,13 @@ func transmitPipelined(c *conn, from, rcpt string, gm *mail.Msg, deadline func()
 	if ok, _ := c.sc.Extension("SMTPUTF8"); ok {
 		params += " SMTPUTF8"
 	}
+	// Both paths go in angle brackets (RFC 5321 4.1.2), which strict servers such as Mailpit
+	// require. go-mail's GetSender(false) brackets the sender already (its own Mail writes
+	// it as given) and rcpt is bare: each is brought to the bare address first.
+	from = strings.TrimSuffix(strings.TrimPrefix(from, "<"), ">")
+	rcpt = strings.TrimSuffix(strings.TrimPrefix(rcpt, "<"), ">")
 	t := c.sc.Text
-	if _, err := fmt.Fprintf(t.W, "MAIL FROM:%s%s\r\nRCPT TO:%s\r\nDATA\r\n", from, params, rcpt); err != nil {
+	if _, err := fmt.Fprintf(t.W, "MAIL FROM:<%s>%s\r\nRCPT TO:<%s>\r\nDATA\r\n", from, params, rcpt); err != nil {
 		return "mail", err
 	}
 	if err := t.W.Flush(); err != nil {

@@ -19,11 +19,14 @@ var templateFS embed.FS
 // Template is an invitation email before rendering: a subject and a text
 // body for text/template and an HTML body for html/template, using the
 // placeholders {{.FirstName}} {{.LastName}} {{.FullName}} {{.Organization}}
-// {{.Number}} {{.Link}} {{.ExpiresAt}}.
+// {{.Number}} {{.Link}} {{.ExpiresAt}}. SMS is the text of the invitation by SMS, to
+// accounts identified by a device number, with the same placeholders; "" means the default
+// text of the language (see DefaultInvitationSMS).
 type Template struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	SMS     string `json:"sms"`
 }
 
 // InvitationData is what one invitation email says.
@@ -83,6 +86,7 @@ func loadDefaults() map[string]Template {
 			Subject: strings.TrimSpace(read("invitation." + lang + ".subject")),
 			Text:    read("invitation." + lang + ".txt"),
 			HTML:    read("invitation." + lang + ".html"),
+			SMS:     DefaultInvitationSMS(lang),
 		}
 	}
 	return out
@@ -125,29 +129,36 @@ func RenderInvitation(t Template, d InvitationData) (subject, text, html string,
 // parsed keeps parsed templates: parsing costs far more than rendering, and a batch renders
 // the same few templates a thousand times. Executing a parsed template is safe for
 // concurrent use.
-var parsed struct {
-	sync.Mutex
-	m map[Template]*parsedInvitation
+var parsed = parseCache[Template, *parsedInvitation]{parse: parseInvitation}
+
+func cachedInvitation(t Template) (*parsedInvitation, error) { return parsed.get(t) }
+
+// parseCache keeps up to 256 parsed templates by their source; custom templates come and
+// go, so a full cache starts again empty.
+type parseCache[K comparable, V any] struct {
+	mu    sync.Mutex
+	m     map[K]V
+	parse func(K) (V, error)
 }
 
-func cachedInvitation(t Template) (*parsedInvitation, error) {
-	parsed.Lock()
-	p, ok := parsed.m[t]
-	parsed.Unlock()
+func (c *parseCache[K, V]) get(src K) (V, error) {
+	c.mu.Lock()
+	v, ok := c.m[src]
+	c.mu.Unlock()
 	if ok {
-		return p, nil
+		return v, nil
 	}
-	p, err := parseInvitation(t)
+	v, err := c.parse(src)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	parsed.Lock()
-	defer parsed.Unlock()
-	if parsed.m == nil || len(parsed.m) >= 256 {
-		parsed.m = make(map[Template]*parsedInvitation) // custom templates come and go
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 256 {
+		c.m = make(map[K]V)
 	}
-	parsed.m[t] = p
-	return p, nil
+	c.m[src] = v
+	return v, nil
 }
 
 // ValidateInvitationTemplate refuses, with a *TemplateError, a template that
@@ -155,7 +166,14 @@ func cachedInvitation(t Template) (*parsedInvitation, error) {
 // or does not carry the activation link whatever the data: both bodies must
 // write {{.Link}} outside every {{if}} and {{with}}, and nothing may use
 // .Link in any other way.
+//
+// An SMS text, when t has one, must pass ValidateInvitationSMS.
 func ValidateInvitationTemplate(t Template) error {
+	if t.SMS != "" {
+		if err := ValidateInvitationSMS(t.SMS); err != nil {
+			return err
+		}
+	}
 	p, err := parseInvitation(t)
 	if err != nil {
 		return err
@@ -163,24 +181,34 @@ func ValidateInvitationTemplate(t Template) error {
 	if err := p.checkLinks(); err != nil {
 		return err
 	}
+	for _, d := range validationData() {
+		subject, text, html, err := p.render(d)
+		if err != nil {
+			return err
+		}
+		if subject == "" {
+			return &TemplateError{Field: "subject", Message: "renders empty"}
+		}
+		if err := CheckLink(text, html, d.Link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validationData is what validation renders a template with: two languages, with and
+// without a reserved number.
+func validationData() []InvitationData {
+	var out []InvitationData
 	for _, lang := range []string{"en", "de"} {
 		for _, number := range []string{"+15550100001", ""} {
 			d := SampleInvitationData(lang)
 			d.Number = number
 			d.Link = "https://multiline.example/activate/validation-token"
-			subject, text, html, err := p.render(d)
-			if err != nil {
-				return err
-			}
-			if subject == "" {
-				return &TemplateError{Field: "subject", Message: "renders empty"}
-			}
-			if err := CheckLink(text, html, d.Link); err != nil {
-				return err
-			}
+			out = append(out, d)
 		}
 	}
-	return nil
+	return out
 }
 
 // CheckLink returns a *TemplateError when a rendered invitation lacks its

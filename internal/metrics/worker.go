@@ -25,6 +25,20 @@ const (
 	UnsentRenderFailed = "render_failed" // the invitation template did not render for this person
 )
 
+// Classes of SMSFailed: why a send to the SMS provider failed.
+const (
+	SMSTransient     = "transient"      // no answer, or a 5xx: retried
+	SMSRateLimited   = "rate_limited"   // 429: retried after the provider's Retry-After
+	SMSInvalidNumber = "invalid_number" // the provider says the number cannot take SMS (Twilio 21211, 21614...)
+	SMSOptedOut      = "opted_out"      // the recipient unsubscribed (Twilio 21610)
+	SMSRefused       = "refused"        // any other 4xx: the invitation fails
+	SMSGaveUp        = "gave_up"        // still transient on the row's last attempt: the invitation fails
+	SMSUnsent        = "unsent"         // its template rendered without the link, or did not render
+)
+
+// SMSClasses are the label values of SMSFailed.
+var SMSClasses = []string{SMSTransient, SMSRateLimited, SMSInvalidNumber, SMSOptedOut, SMSRefused, SMSGaveUp, SMSUnsent}
+
 // Label values the worker's counters have from the start, at zero, so that rate() and
 // increase() see their first burst and panels show 0 rather than nothing.
 var (
@@ -59,6 +73,9 @@ type Worker struct {
 	EmailsFailed    *prometheus.CounterVec
 	EmailsUnsent    *prometheus.CounterVec
 	EmailDuration   prometheus.Histogram
+	SMSSent         prometheus.Counter
+	SMSFailed       *prometheus.CounterVec
+	SMSDuration     prometheus.Histogram
 	TaskRetries     *prometheus.CounterVec
 	Reenqueued      prometheus.Counter
 	DBErrors        prometheus.Counter
@@ -121,6 +138,19 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			Help:    "Time to hand one email to the SMTP server.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
+		SMSSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "sms", Name: "sent_total",
+			Help: "Invitation SMS the provider accepted.",
+		}),
+		SMSFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "sms", Name: "failed_total",
+			Help: "Invitation SMS not sent, by class (transient and rate_limited: retried; invalid_number, opted_out, refused, gave_up, unsent: the invitation fails).",
+		}, []string{"class"}),
+		SMSDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "sms", Name: "provider_duration_seconds",
+			Help:    "Time the SMS provider took to answer one send, accepted or not.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 		TaskRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "queue", Name: "task_errors_total",
 			Help: "Task runs that returned an error and will be retried, by task type.",
@@ -180,6 +210,9 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			m.EmailsFailed.WithLabelValues(kind, class)
 		}
 	}
+	for _, class := range SMSClasses {
+		m.SMSFailed.WithLabelValues(class)
+	}
 	for _, size := range OrganizationSizes {
 		m.BatchQueueWait.WithLabelValues(size)
 	}
@@ -191,8 +224,8 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 		m.TaskRetries.WithLabelValues(t)
 	}
 	reg.MustRegister(m.RowsSettled, m.RowDuration, m.BatchesFinished, m.BatchDuration, m.BatchQueueWait, m.NumbersReserved,
-		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.TaskRetries, m.Reenqueued, m.DBErrors,
-		m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed, m.SendWait, m.SendThrottled, m.EmailRateRefusals)
+		m.EmailsSent, m.EmailsFailed, m.EmailsUnsent, m.EmailDuration, m.SMSSent, m.SMSFailed, m.SMSDuration, m.TaskRetries,
+		m.Reenqueued, m.DBErrors, m.RecordRetries, m.RedisRecoveries, m.TasksReclaimed, m.SendWait, m.SendThrottled, m.EmailRateRefusals)
 	return m
 }
 

@@ -267,5 +267,8 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	l.s.dialed++
 	l.s.conns = append(l.s.conns, c)
 	l.s.mu.Unlock()
-	return c, nil
+	if l.s.implicit {
+		return c, nil // go-smtp must see the *tls.Conn itself
+	}
+	return newStrictConn(c), nil
 }

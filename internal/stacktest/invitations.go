@@ -9,6 +9,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/multiline/onboarding/internal/smstest"
 	"github.com/multiline/onboarding/internal/smtptest"
 	"github.com/multiline/onboarding/internal/store"
 )
@@ -24,6 +25,28 @@ func (s *Stack) ActivationToken(m smtptest.Message) string {
 		s.t.Fatalf("no activation link in the email to %v:\n%s", m.To, m.Text())
 	}
 	return match[1]
+}
+
+// SMSToken returns the token of the activation link in an SMS's text, failing the test when
+// there is none.
+func (s *Stack) SMSToken(m smstest.Message) string {
+	s.t.Helper()
+	match := activationLink.FindStringSubmatch(m.Body)
+	if match == nil {
+		s.t.Fatalf("no activation link in the SMS to %s: %q", m.To, m.Body)
+	}
+	return match[1]
+}
+
+// SMSTo returns the accepted SMS to number, oldest first.
+func (s *Stack) SMSTo(number string) []smstest.Message {
+	var out []smstest.Message
+	for _, m := range s.SMS.Messages() {
+		if m.To == number {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // MessagesTo returns the accepted messages whose envelope recipient is rcpt, oldest first.

@@ -26,6 +26,7 @@ import (
 	"github.com/multiline/onboarding/internal/httpapi"
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/smstest"
 	"github.com/multiline/onboarding/internal/smtptest"
 	"github.com/multiline/onboarding/internal/store"
 	"github.com/multiline/onboarding/internal/testenv"
@@ -46,6 +47,8 @@ type Stack struct {
 	Store      *store.Store
 	Redis      testenv.Redis
 	SMTP       *smtptest.Server
+	SMS        *smstest.Server // the SMS provider of workers, unless WithoutSMS
+	noSMS      bool
 	API        *httptest.Server
 	Queues     jobs.Queues
 	Client     *jobs.Client
@@ -70,7 +73,7 @@ func NewOn(t testing.TB, r testenv.Redis) *Stack {
 	t.Helper()
 	db, dbURL := testenv.DB(t)
 	s := &Stack{t: t, DB: db, DBURL: dbURL, Store: store.New(db), Redis: r,
-		SMTP: smtptest.Start(t), MaxUpload: 5 << 20, log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
+		SMTP: smtptest.Start(t), SMS: smstest.Start(t), MaxUpload: 5 << 20, log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}
 	if r.Prefix != "" {
 		s.Queues = jobs.Queues{Prefix: r.Prefix + ":"}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/multiline/onboarding/internal/jobs"
 	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/metrics"
+	"github.com/multiline/onboarding/internal/sms"
 	"github.com/multiline/onboarding/internal/store"
 	"github.com/multiline/onboarding/internal/token"
 )
@@ -34,6 +35,10 @@ func (w *Worker) Stop() {
 // Handler returns the worker's task handler.
 func (w *Worker) Handler() *jobs.Handler { return w.handler }
 
+// WithoutSMS makes the next workers run without SMS_URL: invitations to devices are not
+// sent.
+func (s *Stack) WithoutSMS() { s.noSMS = true }
+
 // WorkerOptions tunes the next workers' Asynq configuration.
 func (s *Stack) WorkerOptions(fn func(*asynq.Config)) { s.workerOpts = append(s.workerOpts, fn) }
 
@@ -51,6 +56,9 @@ func (s *Stack) StartWorkerWith(concurrency int, st *store.Store) *Worker {
 	cfg := jobs.ServerConfig(concurrency, 10*time.Second, m, s.log)
 	cfg.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
 		if d, ok := jobs.BusyDelay(err); ok {
+			return d
+		}
+		if d, ok := jobs.ProviderDelay(err); ok {
 			return d
 		}
 		return 200 * time.Millisecond
@@ -80,8 +88,16 @@ func (s *Stack) newHandler(st *store.Store) (*jobs.Handler, *mailer.Mailer, *met
 	if err != nil {
 		s.t.Fatalf("tokens: %v", err)
 	}
-	h := jobs.NewHandler(jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}, st, mail,
-		jobs.NewFeeder(st, s.Client, s.Inspector), m, s.log)
+	cfg := jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}
+	if !s.noSMS {
+		c, err := sms.New(sms.Config{URL: s.SMS.URL(), Timeout: 5 * time.Second})
+		if err != nil {
+			s.t.Fatalf("sms: %v", err)
+		}
+		s.t.Cleanup(c.Close)
+		cfg.SMS = c
+	}
+	h := jobs.NewHandler(cfg, st, mail, jobs.NewFeeder(st, s.Client, s.Inspector), m, s.log)
 	return h, mail, m
 }
 

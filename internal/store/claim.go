@@ -65,6 +65,7 @@ type claimRow struct {
 	OrganizationID   string         `db:"organization_id"`
 	OrganizationName string         `db:"organization_name"`
 	AllowedDomains   pq.StringArray `db:"allowed_email_domains"`
+	SMTPDataOffload  bool           `db:"smtp_data_offload"`
 	Identifier       string         `db:"identifier"`
 	IdentifierKind   string         `db:"identifier_kind"`
 	Firstname        string         `db:"firstname"`
@@ -123,7 +124,7 @@ const qloadRows = `SELECT r.batch_id, r.line, r.status, a.id AS account_id,
 		i.id AS invitation_id, i.state AS invitation_state, i.lease_holder, i.lease_until,
 		COALESCE(i.lease_until > now(), false) AS leased, i.expires_at, COALESCE(n.e164, '') AS number,
 		b.cancel_requested_at IS NOT NULL AS cancel, b.invite, b.status AS batch_status,
-		b.organization_id, o.name AS organization_name, o.allowed_email_domains, r.identifier, r.identifier_kind,
+		b.organization_id, o.name AS organization_name, o.allowed_email_domains, o.smtp_data_offload, r.identifier, r.identifier_kind,
 		r.firstname, r.lastname, r.multiline_number, r.language
 	FROM unnest($1::uuid[], $2::int[]) AS k(batch_id, line)
 	JOIN batch_rows r ON r.batch_id = k.batch_id AND r.line = k.line
@@ -224,6 +225,10 @@ func (c *claim) decide(r claimRow) bool {
 		// come into it: a change of the settings after the upload applies to rows not yet run.
 		c.done(r.claim, Outcome{BatchID: r.BatchID, Line: r.Line, Status: RowFailed, Code: CodeDomainNotAllowed,
 			Detail: DomainNotAllowed(r.Identifier, r.AllowedDomains, "this organization")})
+	case r.AccountID == nil && r.SMTPDataOffload && r.IdentifierKind != "email":
+		// The upload refuses device rows of such an organization; this is a row uploaded
+		// before the organization turned SMTP data offload on.
+		c.done(r.claim, Outcome{BatchID: r.BatchID, Line: r.Line, Status: RowFailed, Code: CodeEmailRequired})
 	case r.AccountID == nil:
 		return true
 	case r.InvitationState != nil && *r.InvitationState == "pending":

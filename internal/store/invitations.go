@@ -20,7 +20,7 @@ const (
 const (
 	ResendNotFound   = "not_found"          // no such account in this organization
 	ResendActive     = "active_already"     // the account is active: nothing to invite to
-	ResendPhone      = "phone_account"      // invitations go by email; the account is a phone number
+	ResendPhone      = "phone_account"      // the account is a device number and the organization uses SMTP data offload
 	ResendNoNumber   = "no_number"          // the account holds no number and the pool is empty
 	ResendInProgress = "in_progress"        // an invitation to it is being sent right now
 	ResendCooldown   = "cooldown"           // it was invited less than ResendCooldownPeriod ago
@@ -97,10 +97,14 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 		if err != nil {
 			return err
 		}
-		var allowed pq.StringArray
-		if err := tx.GetContext(ctx, &allowed, `SELECT allowed_email_domains FROM organizations WHERE id = $1`, orgID); err != nil {
+		var org struct {
+			Allowed pq.StringArray `db:"allowed_email_domains"`
+			Offload bool           `db:"smtp_data_offload"`
+		}
+		if err := tx.GetContext(ctx, &org, `SELECT allowed_email_domains, smtp_data_offload FROM organizations WHERE id = $1`, orgID); err != nil {
 			return fmt.Errorf("allowed domains: %w", mapErr(err))
 		}
+		allowed := org.Allowed
 		var eligible, needNumber []string
 		number := map[string]string{}
 		verdict := map[string]ResendResult{}
@@ -109,9 +113,8 @@ func (s *Store) ResendInvitations(ctx context.Context, orgID string, accountIDs 
 			switch {
 			case a.Status == "active":
 				verdict[a.ID] = ResendResult{Code: ResendActive, Reason: "the account is active already; there is nothing to invite to"}
-			case a.IdentifierKind != "email":
-				verdict[a.ID] = ResendResult{Code: ResendPhone,
-					Reason: "invitations are sent by email and this account is identified by a phone number; invite it from the device"}
+			case a.IdentifierKind != "email" && org.Offload:
+				verdict[a.ID] = ResendResult{Code: ResendPhone, Reason: "not sent: " + EmailRequiredReason}
 			case !DomainAllowed(allowed, a.Identifier, a.IdentifierKind):
 				verdict[a.ID] = ResendResult{Code: ResendDomain,
 					Reason: "not sent: " + DomainNotAllowed(a.Identifier, allowed, "this organization") + "; " + DomainHint}

@@ -31,12 +31,13 @@ type Moved struct {
 // account in an organization outside the caller's scope is MoveNotFound, like an id that no
 // account has, so that a scoped admin cannot learn which ids are accounts elsewhere.
 const (
-	MoveNotFound     = "accounts_not_found"
-	MoveNotPending   = "not_pending"
-	MoveAlreadyThere = "already_there"
-	MoveTooFew       = "not_enough_numbers"
-	MoveNoGroup      = "no_permission_group" // the move names no group and the destination has no default
-	MoveDomain       = "domain_not_allowed"  // addresses outside the destination's allowed email domains
+	MoveNotFound      = "accounts_not_found"
+	MoveNotPending    = "not_pending"
+	MoveAlreadyThere  = "already_there"
+	MoveTooFew        = "not_enough_numbers"
+	MoveNoGroup       = "no_permission_group" // the move names no group and the destination has no default
+	MoveDomain        = "domain_not_allowed"  // addresses outside the destination's allowed email domains
+	MoveEmailRequired = "email_required"      // device numbers into a destination with SMTP data offload
 )
 
 // MoveError refuses a move and names the accounts at fault (none for MoveTooFew).
@@ -161,6 +162,7 @@ func (s *Store) MoveAccounts(ctx context.Context, scope Admin, m Move) ([]Moved,
 // destination is what a move needs of the destination organization.
 type destination struct {
 	domains pq.StringArray
+	offload bool // SMTP data offload: email identifiers only
 	// group is the permission group the moved accounts take: the move's, or the
 	// destination's default; zero when there is neither.
 	group PermissionGroup
@@ -169,7 +171,7 @@ type destination struct {
 // destinationOf reads the destination of m under a share lock, so that a change of its
 // settings waits for the move.
 func destinationOf(ctx context.Context, tx *sqlx.Tx, m Move) (destination, error) {
-	const q = `SELECT o.allowed_email_domains AS domains, coalesce(g.id::text, '') AS "group.id",
+	const q = `SELECT o.allowed_email_domains AS domains, o.smtp_data_offload AS offload, coalesce(g.id::text, '') AS "group.id",
 			coalesce(g.organization_id::text, '') AS "group.organization_id", coalesce(g.name, '') AS "group.name",
 			coalesce(g.created_at, o.created_at) AS "group.created_at"
 		FROM organizations o LEFT JOIN permission_groups g
@@ -177,12 +179,13 @@ func destinationOf(ctx context.Context, tx *sqlx.Tx, m Move) (destination, error
 		WHERE o.id = $1 FOR SHARE OF o`
 	var row struct {
 		Domains pq.StringArray  `db:"domains"`
+		Offload bool            `db:"offload"`
 		Group   PermissionGroup `db:"group"`
 	}
 	if err := tx.GetContext(ctx, &row, q, m.OrganizationID, m.PermissionGroupID); err != nil {
 		return destination{}, fmt.Errorf("destination: %w", mapErr(err))
 	}
-	return destination{domains: row.Domains, group: row.Group}, nil
+	return destination{domains: row.Domains, offload: row.Offload, group: row.Group}, nil
 }
 
 // checkMovable refuses a move when an account is missing (or outside the scope: accs holds
@@ -221,6 +224,12 @@ func checkMovable(m Move, dest destination, accs []moveAccount) error {
 		{MoveDomain, func(a moveAccount, ok bool) string {
 			if !DomainAllowed(dest.domains, a.Identifier, a.IdentifierKind) {
 				return DomainNotAllowed(a.Identifier, dest.domains, "the destination")
+			}
+			return ""
+		}},
+		{MoveEmailRequired, func(a moveAccount, ok bool) string {
+			if dest.offload && a.IdentifierKind != "email" {
+				return "the account is identified by a phone number, and the destination uses SMTP data offload: it takes email addresses only"
 			}
 			return ""
 		}},

@@ -23,15 +23,16 @@ const (
 	CodeCanceled          = "canceled"            // the batch was canceled before the row ran
 	CodeGaveUp            = "gave_up"             // detail: "<n> attempts: <last error>"
 	CodeInvitationFailed  = "invitation_failed"   // not delivered: the mail server refused it (detail: its reply) or its template rendered no usable email (detail: why)
-	CodeInvitationNotSent = "invitation_not_sent" // the account is a phone number
+	CodeInvitationNotSent = "invitation_not_sent" // the account is a device number and SMS is not configured; detail: why
 	CodeDomainNotAllowed  = "domain_not_allowed"  // the address's domain is not one the organization allows; detail: DomainNotAllowed
+	CodeEmailRequired     = "email_required"      // a device number in an organization with SMTP data offload
 )
 
 // SettledCodes lists, for each final status of a row, the reason codes it can have: the
 // label values of the worker's settled-rows counter, which exist at zero from the start.
 var SettledCodes = map[string][]string{
 	RowSucceeded: {CodeNone, CodeInvitationFailed, CodeInvitationNotSent, CodeGaveUp}, // gave_up: its invitation
-	RowFailed:    {CodeAccountExists, CodeNumberUnavailable, CodeNoNumber, CodeRejected, CodeGaveUp, CodeDomainNotAllowed},
+	RowFailed:    {CodeAccountExists, CodeNumberUnavailable, CodeNoNumber, CodeRejected, CodeGaveUp, CodeDomainNotAllowed, CodeEmailRequired},
 	RowCanceled:  {CodeCanceled},
 }
 
@@ -47,6 +48,10 @@ const AccountExistsReason = "an account with this email address or device alread
 const canceledReason = "the batch was canceled before this row was processed"
 
 const notByEmail = "invitations are sent by email and this account is identified by a phone number; invite it from the device"
+
+// EmailRequiredReason is the reason of a device row in an organization that uses SMTP data
+// offload, in the report and on resend: the same words as the upload's check (csvfile).
+const EmailRequiredReason = "the email address or device is a phone number, but this organization uses SMTP data offload: give the user's email address"
 
 // Outcome is how one batch row settles. Every way a row settles (created, failed, refused
 // invitation, gave up, canceled) is an Outcome written by the one statement of settle.
@@ -90,7 +95,12 @@ func (o Outcome) reason() string {
 	case CodeInvitationFailed:
 		return "account created; invitation not delivered: " + o.Detail
 	case CodeInvitationNotSent:
+		if o.Detail != "" {
+			return "account created; invitation not sent: " + o.Detail
+		}
 		return notByEmail
+	case CodeEmailRequired:
+		return EmailRequiredReason
 	case CodeDomainNotAllowed:
 		return o.Detail + "; " + DomainHint
 	}

@@ -14,13 +14,14 @@ type InvitationTemplate struct {
 	Subject        string    `db:"subject"`
 	Text           string    `db:"text_body"`
 	HTML           string    `db:"html_body"`
+	SMS            string    `db:"sms_body"` // "": the language's default SMS text
 	UpdatedAt      time.Time `db:"updated_at"`
 }
 
 // InvitationTemplate returns organization orgID's template for language lang (a code such as
 // "it"); ErrNotFound means the organization uses the default one.
 func (s *Store) InvitationTemplate(ctx context.Context, orgID, lang string) (InvitationTemplate, error) {
-	const q = `SELECT organization_id, language, subject, text_body, html_body, updated_at
+	const q = `SELECT organization_id, language, subject, text_body, html_body, sms_body, updated_at
 		FROM invitation_templates WHERE organization_id = $1 AND language = $2`
 	var t InvitationTemplate
 	if err := s.db.GetContext(ctx, &t, q, orgID, lang); err != nil {
@@ -32,13 +33,14 @@ func (s *Store) InvitationTemplate(ctx context.Context, orgID, lang string) (Inv
 // PutInvitationTemplate stores t as its organization's template for its language, replacing
 // any earlier one. ErrNotFound means the organization does not exist.
 func (s *Store) PutInvitationTemplate(ctx context.Context, t InvitationTemplate) (InvitationTemplate, error) {
-	const q = `INSERT INTO invitation_templates (organization_id, language, subject, text_body, html_body)
-		VALUES ($1, $2, $3, $4, $5)
+	const q = `INSERT INTO invitation_templates (organization_id, language, subject, text_body, html_body, sms_body)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (organization_id, language) DO UPDATE SET subject = EXCLUDED.subject,
-			text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body, updated_at = now()
-		RETURNING organization_id, language, subject, text_body, html_body, updated_at`
+			text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body, sms_body = EXCLUDED.sms_body,
+			updated_at = now()
+		RETURNING organization_id, language, subject, text_body, html_body, sms_body, updated_at`
 	var out InvitationTemplate
-	if err := s.db.GetContext(ctx, &out, q, t.OrganizationID, t.Language, t.Subject, t.Text, t.HTML); err != nil {
+	if err := s.db.GetContext(ctx, &out, q, t.OrganizationID, t.Language, t.Subject, t.Text, t.HTML, t.SMS); err != nil {
 		return InvitationTemplate{}, fmt.Errorf("put invitation template: %w", mapErr(err))
 	}
 	return out, nil
