@@ -114,9 +114,10 @@ func run(ctx context.Context, log zerolog.Logger) error {
 	st := store.New(db)
 	reg.MustRegister(metrics.NewPoolCollector(st.NumberCountsByOrganization), metrics.NewBatchCollector(st.UnfinishedBatchBacklog))
 	feeder := jobs.NewFeeder(st, jobs.NewClient(aclient, queues), inspector)
-	gate := jobs.NewGate(rdb, queues.SendRate(), cfg.SMTPRate, m, log)
+	gate := jobs.NewGate(rdb, queues.SendRate("email"), "email", cfg.SMTPRate, m, log)
 	hcfg := jobs.Config{PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL, Tokens: tokens,
-		MailFrom: cfg.MailFrom, MailRate: gate, MailConnections: cfg.SMTPConnections}
+		MailFrom: cfg.MailFrom, MailRate: gate, MailConnections: cfg.SMTPConnections,
+		SMSRate: jobs.NewGate(rdb, queues.SendRate("sms"), "sms", cfg.SMSRate, m, log)}
 	if cfg.SMSURL != "" {
 		smsClient, err := sms.New(sms.Config{URL: cfg.SMSURL, MaxConns: cfg.WorkerConcurrency})
 		if err != nil {

@@ -31,7 +31,9 @@ type Config struct {
 	WorkerConcurrency int
 	SMTPConnections   int
 	// SMTPRate is SMTP_RATE: emails a second across every worker process, 0 for no limit.
-	SMTPRate          int
+	SMTPRate int
+	// SMSRate is SMS_RATE: text messages a second across every worker process, 0 for no limit.
+	SMSRate           int
 	LogLevel          zerolog.Level
 	MaxUploadBytes    int64
 	InvitationTTL     time.Duration
@@ -92,6 +94,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.SMTPRate < 0 {
 		return c, fmt.Errorf("SMTP_RATE must be 0 (no limit) or a number of emails per second, got %d", c.SMTPRate)
+	}
+	if c.SMSRate, err = intVar(getenv, "SMS_RATE", 0); err != nil {
+		return c, err
+	}
+	if c.SMSRate < 0 {
+		return c, fmt.Errorf("SMS_RATE must be 0 (no limit) or a number of messages per second, got %d", c.SMSRate)
 	}
 	maxUpload, err := intVar(getenv, "MAX_UPLOAD_BYTES", 5<<20)
 	if err != nil {
@@ -189,6 +197,7 @@ func (c Config) Log(log zerolog.Logger) {
 		Int("worker_concurrency", c.WorkerConcurrency).
 		Int("smtp_max_connections", c.SMTPConnections).
 		Int("smtp_rate", c.SMTPRate).
+		Int("sms_rate", c.SMSRate).
 		Int64("max_upload_bytes", c.MaxUploadBytes).
 		Dur("invitation_ttl", c.InvitationTTL).
 		Str("log_level", c.LogLevel.String()).

@@ -42,8 +42,8 @@ const smsNotConfigured = "invitations to a device go by SMS, and SMS is not conf
 // canSend reports whether this worker can send invitations by ch.
 func (h *Handler) canSend(ch channel) bool { return ch == byEmail || h.cfg.SMS != nil }
 
-// deliver renders an invitation for its channel and sends it; an email waits for the send
-// rate until at most until (see Handler.send), then fails with a *busyError. It fails with
+// deliver renders an invitation for its channel and sends it; it waits for the channel's
+// send rate until at most until (see Gate), then fails with a *busyError. It fails with
 // *unsentError when the invitation cannot be sent at all, with the transport's error
 // otherwise (see permanentSend and temporarySend).
 //
@@ -56,9 +56,16 @@ func (h *Handler) deliver(ctx context.Context, ch channel, e invitationEmail, to
 		if err != nil {
 			return err
 		}
+		if err := h.cfg.SMSRate.Wait(ctx, e.OrganizationID, until); err != nil {
+			return err
+		}
 		start := h.now()
 		err = h.cfg.SMS.SendSMS(ctx, sms.Message{To: e.To, Body: text})
 		h.metrics.SMSDuration.Observe(h.now().Sub(start).Seconds())
+		if d, ok := sms.RetryAfter(err); ok {
+			// The provider says this account is over its rate: nothing goes before then.
+			h.cfg.SMSRate.Hold(d)
+		}
 		return err
 	}
 	msg, err := h.renderInvitation(ctx, e, tok, expires)

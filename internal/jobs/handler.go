@@ -38,6 +38,8 @@ type Config struct {
 	// MailConnections is SMTP_MAX_CONNECTIONS: the sends beyond it wait for a connection by
 	// turns between organizations (0: in the mailer's own first-come queue).
 	MailConnections int
+	// SMSRate keeps the SMS of every worker within SMS_RATE; nil: no limit.
+	SMSRate *Gate
 	// SMS sends the invitations of accounts identified by a device number (SMS_URL); nil
 	// when SMS is not configured, and those invitations are not sent.
 	SMS SMSSender

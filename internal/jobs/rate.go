@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -28,7 +29,8 @@ type Gate struct {
 	key       string
 	limit     redis_rate.Limit
 	perSecond int
-	metrics   *metrics.Worker
+	wait      prometheus.Observer
+	sentBack  prometheus.Counter
 	log       zerolog.Logger
 
 	mu      sync.Mutex
@@ -37,15 +39,16 @@ type Gate struct {
 	held    time.Time // no token is taken before this (see Hold)
 }
 
-// NewGate returns the gate of perSecond sends a second over rdb, under key (the queues'
-// prefix keeps deployments and tests apart). perSecond 0 returns nil: no limit.
-func NewGate(rdb redis.UniversalClient, key string, perSecond int, m *metrics.Worker, log zerolog.Logger) *Gate {
+// NewGate returns the gate of perSecond sends a second by channel ("email" or "sms") over
+// rdb, under key (see Queues.SendRate). perSecond 0 returns nil: no limit.
+func NewGate(rdb redis.UniversalClient, key, channel string, perSecond int, m *metrics.Worker, log zerolog.Logger) *Gate {
 	if perSecond <= 0 {
 		return nil
 	}
 	return &Gate{limiter: redis_rate.NewLimiter(rdb), key: key, perSecond: perSecond,
-		limit:   redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: reserveAhead},
-		metrics: m, log: log.With().Str("component", "send_rate").Logger()}
+		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: reserveAhead},
+		wait:  m.SendWait.WithLabelValues(channel), sentBack: m.SendThrottled.WithLabelValues(channel),
+		log: log.With().Str("component", "send_rate").Str("channel", channel).Logger()}
 }
 
 // Wait returns when this process may make one send for organization org ("" for emails to
@@ -74,14 +77,14 @@ func (g *Gate) Wait(ctx context.Context, org string, until time.Time) error {
 	defer timer.Stop()
 	select {
 	case <-t.ready:
-		g.metrics.SendWait.Observe(time.Since(start).Seconds())
+		g.wait.Observe(time.Since(start).Seconds())
 		return nil
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	if !t.leave() {
 		// Granted as the sender gave up: send after all, rather than waste the token.
-		g.metrics.SendWait.Observe(time.Since(start).Seconds())
+		g.wait.Observe(time.Since(start).Seconds())
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -111,9 +114,9 @@ func (g *Gate) Hold(d time.Duration) {
 
 // throttled is the error of a send that leaves the gate, to try again after d.
 func (g *Gate) throttled(d time.Duration) error {
-	g.metrics.SendThrottled.Inc()
+	g.sentBack.Inc()
 	return &busyError{until: time.Now().Add(d),
-		why: "the send rate (SMTP_RATE) is used up by the sends waiting before this one"}
+		why: "the send rate (SMTP_RATE or SMS_RATE) is used up by the sends waiting before this one"}
 }
 
 // tokens is how long n tokens take at the gate's rate.

@@ -18,7 +18,7 @@ import (
 func newTestGate(t *testing.T, perSecond int) *Gate {
 	t.Helper()
 	r := testenv.NewRedis(t)
-	return NewGate(r.Client, r.Prefix+":send_rate", perSecond, metrics.NewWorker(metrics.NewRegistry()), zerolog.Nop())
+	return NewGate(r.Client, r.Prefix+":send_rate", "email", perSecond, metrics.NewWorker(metrics.NewRegistry()), zerolog.Nop())
 }
 
 func (g *Gate) waiting() int {
@@ -119,7 +119,7 @@ func TestGateSendsBackWhatCannotWaitInTime(t *testing.T) {
 	if back != 30-sent {
 		t.Errorf("%d sends were sent back, want %d", back, 30-sent)
 	}
-	if got := testutil.ToFloat64(g.metrics.SendThrottled); got != float64(back) {
+	if got := testutil.ToFloat64(g.sentBack); got != float64(back) {
 		t.Errorf("multiline_send_rate_throttled_total is %v, want %d", got, back)
 	}
 }

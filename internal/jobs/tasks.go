@@ -57,9 +57,9 @@ func (q Queues) Markers() []string {
 	return keys
 }
 
-// SendRate is the key of the limiter that keeps every worker's emails within SMTP_RATE
-// (see Gate).
-func (q Queues) SendRate() string { return q.Prefix + "send_rate:smtp" }
+// SendRate is the key of the limiter that keeps every worker's sends by channel ("email",
+// "sms") within SMTP_RATE or SMS_RATE (see Gate).
+func (q Queues) SendRate(channel string) string { return q.Prefix + "send_rate:" + channel }
 
 // Names lists every queue name.
 func (q Queues) Names() []string {

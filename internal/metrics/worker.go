@@ -61,6 +61,9 @@ func OrganizationSize(accounts int) string {
 	return "large"
 }
 
+// SendChannels are the values of the channel label of the send-rate metrics.
+var SendChannels = []string{"email", "sms"}
+
 // Worker holds the worker process's metrics.
 type Worker struct {
 	RowsSettled     *prometheus.CounterVec
@@ -85,8 +88,8 @@ type Worker struct {
 	// The send rate (SMTP_RATE): how long sends waited for a token, the tasks that went
 	// back to their queue because the rate was used up, and the mail server's own refusals
 	// for going over its rate.
-	SendWait          prometheus.Histogram
-	SendThrottled     prometheus.Counter
+	SendWait          *prometheus.HistogramVec
+	SendThrottled     *prometheus.CounterVec
 	EmailRateRefusals prometheus.Counter
 }
 
@@ -175,19 +178,23 @@ func NewWorker(reg prometheus.Registerer, taskTypes ...string) *Worker {
 			Namespace: namespace, Subsystem: "queue", Name: "tasks_reclaimed_total",
 			Help: "Active tasks this worker gave back to their queue because they were lost, by cause (lease_expired: their worker died or lost Redis; no_payload: an evicted task hash recreated empty).",
 		}, []string{"cause"}),
-		SendWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+		SendWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "send_rate", Name: "wait_seconds",
-			Help:    "Time a send waited for a token of the shared send rate (SMTP_RATE) before it went out.",
+			Help:    "Time a send waited for a slot of the shared send rate (SMTP_RATE, SMS_RATE) before it went out, by channel (email, sms).",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
-		}),
-		SendThrottled: prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"channel"}),
+		SendThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "send_rate", Name: "throttled_total",
-			Help: "Tasks that went back to their queue, without spending an attempt, because the shared send rate (SMTP_RATE) could not give them a token in time.",
-		}),
+			Help: "Tasks that went back to their queue, without spending an attempt, because the shared send rate (SMTP_RATE, SMS_RATE) could not give them a slot in time, by channel (email, sms).",
+		}, []string{"channel"}),
 		EmailRateRefusals: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "email", Name: "rate_refusals_total",
 			Help: "Temporary refusals (421/450/451/454) in which the mail server said the sender is over its rate; the worker holds its sends for a few seconds and the task backs off longer.",
 		}),
+	}
+	for _, ch := range SendChannels {
+		m.SendWait.WithLabelValues(ch)
+		m.SendThrottled.WithLabelValues(ch)
 	}
 	for _, cause := range []string{ReclaimLeaseExpired, ReclaimNoPayload} {
 		m.TasksReclaimed.WithLabelValues(cause)

@@ -49,6 +49,8 @@ type Stack struct {
 	SMTP       *smtptest.Server
 	SMS        *smstest.Server // the SMS provider of workers, unless WithoutSMS
 	noSMS      bool
+	emailRate  int // SMTP_RATE of the next workers (SendRates)
+	smsRate    int // SMS_RATE of the next workers
 	API        *httptest.Server
 	Queues     jobs.Queues
 	Client     *jobs.Client

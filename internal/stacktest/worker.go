@@ -39,6 +39,10 @@ func (w *Worker) Handler() *jobs.Handler { return w.handler }
 // sent.
 func (s *Stack) WithoutSMS() { s.noSMS = true }
 
+// SendRates makes the next workers share send rates of email and sms a second (SMTP_RATE
+// and SMS_RATE; 0 for none) through the stack's Redis.
+func (s *Stack) SendRates(email, sms int) { s.emailRate, s.smsRate = email, sms }
+
 // WorkerOptions tunes the next workers' Asynq configuration.
 func (s *Stack) WorkerOptions(fn func(*asynq.Config)) { s.workerOpts = append(s.workerOpts, fn) }
 
@@ -88,7 +92,9 @@ func (s *Stack) newHandler(st *store.Store) (*jobs.Handler, *mailer.Mailer, *met
 	if err != nil {
 		s.t.Fatalf("tokens: %v", err)
 	}
-	cfg := jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom}
+	cfg := jobs.Config{PublicURL: PublicURL, InvitationTTL: 72 * time.Hour, Tokens: tokens, MailFrom: mailFrom,
+		MailRate: jobs.NewGate(s.Redis.Client, s.Queues.SendRate("email"), "email", s.emailRate, m, s.log),
+		SMSRate:  jobs.NewGate(s.Redis.Client, s.Queues.SendRate("sms"), "sms", s.smsRate, m, s.log)}
 	if !s.noSMS {
 		c, err := sms.New(sms.Config{URL: s.SMS.URL(), Timeout: 5 * time.Second})
 		if err != nil {
