@@ -27,7 +27,8 @@ func TestSendRateSharedByTwoWorkers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the worker and runs a rate-limited batch through two of them")
 	}
-	t.Parallel()
+	// Not parallel: the SMTP server's clock counts, and it should run with as little else
+	// in this process as can be.
 	bin := workerBinary(t)
 	redisSrv := testenv.StartRedisServer(t)
 	s := stacktest.NewOn(t, redisSrv.Redis())
@@ -35,6 +36,7 @@ func TestSendRateSharedByTwoWorkers(t *testing.T) {
 	env := append(workerEnv(s, redisSrv.URL(), 64), "SMTP_RATE="+strconv.Itoa(ratePerSec))
 	workers := []*workerProcess{startWorkerProcess(t, bin, env, "first"), startWorkerProcess(t, bin, env, "second")}
 
+	stalls := testenv.WatchStalls(t)
 	b := uploadInvite(t, s, orgID, groupID, rateDomain, rateRows)
 	// A fifth of the way, the time left the API tells must be about the time the rest takes.
 	s.SMTP.WaitForCount(t, rateRows/5, time.Minute)
@@ -58,15 +60,18 @@ func TestSendRateSharedByTwoWorkers(t *testing.T) {
 		t.Fatalf("got %d invitation emails, want %d", len(at), rateRows)
 	}
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
-	busiest := busiestSecond(at)
+	busiest, stall := testenv.BusiestSecond(at), stalls()
+	slack := testenv.RateSlack(ratePerSec, stall)
 	span := at[len(at)-1].Sub(at[0])
-	t.Logf("%d emails in %.1fs (%.1f a second); busiest second %d emails; sent by the workers: %d and %d",
-		len(at), span.Seconds(), float64(len(at)-1)/span.Seconds(), busiest,
+	t.Logf("%d emails in %.1fs (%.1f a second); busiest second %d emails (this process stalled %v at worst); sent by the workers: %d and %d",
+		len(at), span.Seconds(), float64(len(at)-1)/span.Seconds(), busiest, stall.Round(time.Millisecond),
 		sentBy(t, workers[0]), sentBy(t, workers[1]))
-	// One token every 50 ms: a second holds 20 sends. One more is allowed for the time a
-	// message takes from its token to the server's clock, which varies a little.
-	if busiest > ratePerSec+1 {
-		t.Errorf("the busiest second had %d emails, want at most %d (SMTP_RATE=%d, plus one for delivery jitter)", busiest, ratePerSec+1, ratePerSec)
+	// Slots are 50 ms apart. The SMTP server stamps each message with its own clock: one
+	// more is allowed for the varying delay of a message, and what arrived while this
+	// process could not run, to be stamped at once after.
+	if busiest > ratePerSec+slack {
+		t.Errorf("the busiest second had %d emails, want at most %d (SMTP_RATE=%d, plus %d for delivery jitter and a stall of %v)",
+			busiest, ratePerSec+slack, ratePerSec, slack, stall)
 	}
 	if min := time.Duration(rateRows-1) * time.Second / ratePerSec * 95 / 100; span < min {
 		t.Errorf("%d emails took %.1fs, want at least %.1fs at %d a second", len(at), span.Seconds(), min.Seconds(), ratePerSec)
@@ -85,18 +90,6 @@ func TestSendRateSharedByTwoWorkers(t *testing.T) {
 			t.Errorf("worker %d sent no invitation: the rate was not shared", i+1)
 		}
 	}
-}
-
-// busiestSecond is the most of at (sorted) that fall in any one second [t, t+1s).
-func busiestSecond(at []time.Time) int {
-	most, j := 0, 0
-	for i := range at {
-		for at[i].Sub(at[j]) >= time.Second {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
 }
 
 // sentBy reads a worker's count of invitation emails sent from its /metrics.

@@ -123,9 +123,16 @@ func permanentSend(err error) bool { return mailer.IsPermanent(err) || sms.IsPer
 // 5xx of the SMS provider, a connection that failed.
 func temporarySend(err error) bool { return mailer.IsTemporary(err) || sms.IsTemporary(err) }
 
-// ProviderDelay returns how long the provider asked a task that failed with err to wait
-// before trying again (an SMS provider's Retry-After).
-func ProviderDelay(err error) (time.Duration, bool) { return sms.RetryAfter(err) }
+// ProviderDelay returns how long a task that failed with err waits before trying again when
+// the provider said how long (an SMS provider's Retry-After): that, and a second more, as
+// Asynq keeps the time of a retry in whole seconds, rounded down.
+func ProviderDelay(err error) (time.Duration, bool) {
+	d, ok := sms.RetryAfter(err)
+	if !ok {
+		return 0, false
+	}
+	return d + time.Second, true
+}
 
 // countSent counts an invitation the provider accepted.
 func (h *Handler) countSent(ch channel) {

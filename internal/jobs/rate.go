@@ -193,13 +193,17 @@ func (g *Gate) reserve() (time.Time, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for {
-		now := time.Now()
+		asked := time.Now()
 		res, err := g.limiter.Allow(ctx, g.key, g.limit)
 		if err != nil {
 			return time.Time{}, err
 		}
 		if res.Allowed > 0 {
-			return now.Add(res.ResetAfter - g.tokens(1)), nil
+			// ResetAfter counts from Redis's clock when the script ran: about halfway
+			// through the call, as seen here.
+			answered := time.Now()
+			ran := asked.Add(answered.Sub(asked) / 2)
+			return ran.Add(res.ResetAfter - g.tokens(1)), nil
 		}
 		// Every slot up to reserveAhead is taken (by many processes): wait for the first.
 		select {
