@@ -118,13 +118,13 @@ func (b *batcher[Req, Res]) loop() {
 // take splits the next group off queue: at most b.max calls, taken by turns between keys
 // (every key's first call, then every key's second, ...), each key's in arrival order. So a
 // batch whose few rows arrive behind another's hundreds rides in the next group, not three
-// groups later. Without a key it takes the oldest calls.
+// groups later. And while several keys wait, the group ends with the turns of the key that
+// has fewest, though not below a quarter of b.max: a small batch's rows go in a short
+// flush, not at the pace of a full one. Without a key it takes the oldest calls.
 func (b *batcher[Req, Res]) take(queue []call[Req, Res]) (group, rest []call[Req, Res]) {
-	if len(queue) <= b.max {
-		return queue, nil
-	}
-	if b.key == nil {
-		return queue[:b.max:b.max], queue[b.max:]
+	if b.key == nil || len(queue) <= 1 {
+		n := min(len(queue), b.max)
+		return queue[:n:n], queue[n:]
 	}
 	turn := make([]int, len(queue)) // the call's place among its key's calls
 	seen := map[string]int{}
@@ -133,13 +133,30 @@ func (b *batcher[Req, Res]) take(queue []call[Req, Res]) (group, rest []call[Req
 		turn[i] = seen[k]
 		seen[k]++
 	}
+	size := min(len(queue), b.max)
+	if len(seen) > 1 {
+		fewest := len(queue)
+		for _, n := range seen {
+			fewest = min(fewest, n)
+		}
+		within := 0 // calls in the turns of the key with fewest
+		for _, tn := range turn {
+			if tn < fewest {
+				within++
+			}
+		}
+		size = min(size, max(within, b.max/4))
+	}
+	if size == len(queue) {
+		return queue, nil
+	}
 	order := make([]int, len(queue))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(x, y int) int { return turn[x] - turn[y] })
 	chosen := make([]bool, len(queue))
-	for _, i := range order[:b.max] {
+	for _, i := range order[:size] {
 		chosen[i] = true
 	}
 	for i, c := range queue {

@@ -151,13 +151,16 @@ func TestBatcherFlushContextFollowsItsCallers(t *testing.T) {
 }
 
 // The calls waiting for a flush join groups by turns between keys (every key's first call,
-// then every key's second, each turn in arrival order): a key whose calls arrived behind
-// another's many rides in the next group, and each key's calls keep their order.
+// then every key's second, each turn in arrival order), so a key whose calls arrived behind
+// another's many rides in the next group; while several keys wait the group ends with the
+// turns of the key with fewest (a quarter of the most at least); each key keeps its order.
 func TestBatcherTakesKeysByTurns(t *testing.T) {
-	b := &batcher[string, struct{}]{max: 4, key: func(r string) string { return r[:1] }}
-	var queue []call[string, struct{}]
-	for _, r := range []string{"b0", "b1", "b2", "b3", "b4", "b5", "s0", "b6", "s1", "t0"} {
-		queue = append(queue, call[string, struct{}]{req: r})
+	calls := func(rs ...string) []call[string, struct{}] {
+		var out []call[string, struct{}]
+		for _, r := range rs {
+			out = append(out, call[string, struct{}]{req: r})
+		}
+		return out
 	}
 	reqs := func(cs []call[string, struct{}]) string {
 		var out []string
@@ -166,15 +169,29 @@ func TestBatcherTakesKeysByTurns(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	group, rest := b.take(queue)
-	if got, want := reqs(group), "b0 b1 s0 t0"; got != want {
-		t.Errorf("first group: got %q, want %q (every key's first call, then the second ones)", got, want)
-	}
-	if got, want := reqs(rest), "b2 b3 b4 b5 b6 s1"; got != want {
-		t.Errorf("left: got %q, want %q in arrival order", got, want)
-	}
-	b.key = nil
-	if group, _ := b.take(queue); reqs(group) != "b0 b1 b2 b3" {
-		t.Errorf("without a key: got %q, want the oldest four", reqs(group))
+	byLetter := func(r string) string { return r[:1] }
+	for _, tc := range []struct {
+		name        string
+		max         int
+		key         func(string) string
+		queue       []string
+		group, rest string
+	}{
+		{"turns, cut at the fewest", 4, byLetter, []string{"b0", "b1", "b2", "b3", "b4", "b5", "s0", "b6", "s1", "t0"},
+			"b0 s0 t0", "b1 b2 b3 b4 b5 b6 s1"},
+		{"a small batch behind a big one", 8, byLetter, []string{"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "s0", "s1", "s2"},
+			"b0 b1 b2 s0 s1 s2", "b3 b4 b5 b6 b7 b8"},
+		{"never below a quarter", 16, byLetter, []string{"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "s0"},
+			"b0 b1 b2 s0", "b3 b4 b5 b6 b7"},
+		{"one key: full groups", 4, byLetter, []string{"b0", "b1", "b2", "b3", "b4", "b5"},
+			"b0 b1 b2 b3", "b4 b5"},
+		{"no key: the oldest", 4, nil, []string{"b0", "s0", "b1", "b2", "b3"},
+			"b0 s0 b1 b2", "b3"},
+	} {
+		b := &batcher[string, struct{}]{max: tc.max, key: tc.key}
+		group, rest := b.take(calls(tc.queue...))
+		if reqs(group) != tc.group || reqs(rest) != tc.rest {
+			t.Errorf("%s: got group %q and left %q, want %q and %q", tc.name, reqs(group), reqs(rest), tc.group, tc.rest)
+		}
 	}
 }
