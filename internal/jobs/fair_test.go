@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,31 +25,7 @@ func TestSmallBatchBesideABacklog(t *testing.T) {
 	big, bigGroup := s.Org("Big", 0, 1000)
 	small, smallGroup := s.Org("Small", 5000, 10)
 	w := s.StartWorker(4)
-	// Nothing runs until every batch is stored, so that the order of the queue is all that
-	// decides; the worker is up, so the windows are sized by its concurrency.
-	if err := s.Inspector.PauseQueue(s.Queues.Rows()); err != nil {
-		t.Fatal(err)
-	}
-	var bigIDs []string
-	for i := range 10 {
-		resp := s.Upload(s.RootToken, big, bigGroup, stacktest.CSV("big.test", 100*i, 100), nil)
-		if resp.Status != 202 {
-			t.Fatalf("upload %d: %d %s", i, resp.Status, resp.Body)
-		}
-		var b store.Batch
-		resp.JSON(t, &b)
-		bigIDs = append(bigIDs, b.ID)
-	}
-	resp := s.Upload(s.RootToken, small, smallGroup, stacktest.CSV("small.test", 0, 10), nil)
-	if resp.Status != 202 {
-		t.Fatalf("small upload: %d %s", resp.Status, resp.Body)
-	}
-	var smallBatch store.Batch
-	resp.JSON(t, &smallBatch)
-	smallID := smallBatch.ID
-	if err := s.Inspector.UnpauseQueue(s.Queues.Rows()); err != nil {
-		t.Fatal(err)
-	}
+	bigIDs, smallID := uploadBeside(t, s, big, bigGroup, small, smallGroup, 10, 100, false)
 	for _, id := range append(bigIDs, smallID) {
 		if b := s.WaitBatch(id, 2*time.Minute); b.Succeeded != b.Total {
 			t.Fatalf("batch %s: %d of %d succeeded", id, b.Succeeded, b.Total)
@@ -56,12 +33,7 @@ func TestSmallBatchBesideABacklog(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	var before int
-	if err := s.Store.DB().GetContext(ctx, &before, `SELECT count(*) FROM batch_rows r JOIN batches b ON b.id = r.batch_id
-		WHERE b.organization_id = $1 AND r.settled_at < (SELECT max(settled_at) FROM batch_rows WHERE batch_id = $2)`,
-		big, smallID); err != nil {
-		t.Fatal(err)
-	}
+	before := settledBefore(t, s, big, smallID)
 	if before > 200 {
 		t.Errorf("%d of Big's 1000 rows settled before Small's last row; want at most 200 (a fifth)", before)
 	}
@@ -98,4 +70,84 @@ func TestSmallBatchBesideABacklog(t *testing.T) {
 	if accounts != 1010 || rows != 1010 {
 		t.Errorf("got %d accounts and %d succeeded rows with one, want 1010 each: every row once", accounts, rows)
 	}
+}
+
+// TestSmallInviteBesideARateLimitedBacklog is TestSmallBatchBesideABacklog with sending the
+// bottleneck: SMTP_RATE=40 and Import & Invite, Big's four 50-row batches waiting (5 s of
+// sending) when Small uploads 5 rows. Small's invitations go out by turns with Big's, not
+// after them: all before a quarter of Big's rows have settled.
+func TestSmallInviteBesideARateLimitedBacklog(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	big, bigGroup := s.Org("Big", 0, 200)
+	small, smallGroup := s.Org("Small", 5000, 5)
+	s.SendRates(40, 0)
+	// Enough slots that Big's rows fill the send rate's line: Small's must take turns in
+	// it, not queue behind them.
+	s.StartWorker(64)
+	bigIDs, smallID := uploadBeside(t, s, big, bigGroup, small, smallGroup, 4, 50, true)
+	for _, id := range append(bigIDs, smallID) {
+		if b := s.WaitBatch(id, 2*time.Minute); b.Succeeded != b.Total {
+			t.Fatalf("batch %s: %d of %d succeeded", id, b.Succeeded, b.Total)
+		}
+	}
+	before := settledBefore(t, s, big, smallID)
+	t.Logf("Big's rows settled before Small's last: %d of 200", before)
+	if before > 50 {
+		t.Errorf("%d of Big's 200 rows settled before Small's last row; want at most 50 (a quarter)", before)
+	}
+	s.SMTP.WaitForMessages(t, 205, 10*time.Second)
+	for domain, n := range map[string]int{"big.test": 200, "small.test": 5} {
+		for i := range n {
+			if got := len(s.MessagesTo(fmt.Sprintf("user%d@%s", i, domain))); got != 1 {
+				t.Errorf("user%d@%s got %d invitations, want 1", i, domain, got)
+			}
+		}
+	}
+}
+
+// uploadBeside stores n batches of rows rows for Big, then one of 5 (invite) or 10 rows for
+// Small, with the rows queue paused so that the order of the queue is all that decides, and
+// returns their ids once the queue runs again.
+func uploadBeside(t *testing.T, s *stacktest.Stack, big, bigGroup, small, smallGroup string, n, rows int, invite bool) ([]string, string) {
+	t.Helper()
+	if err := s.Inspector.PauseQueue(s.Queues.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	smallRows := 10
+	if invite {
+		fields["invite"], smallRows = "true", 5
+	}
+	upload := func(org, group string, file []byte) string {
+		resp := s.Upload(s.RootToken, org, group, file, fields)
+		if resp.Status != 202 {
+			t.Fatalf("upload: %d %s", resp.Status, resp.Body)
+		}
+		var b store.Batch
+		resp.JSON(t, &b)
+		return b.ID
+	}
+	var bigIDs []string
+	for i := range n {
+		bigIDs = append(bigIDs, upload(big, bigGroup, stacktest.CSV("big.test", rows*i, rows)))
+	}
+	smallID := upload(small, smallGroup, stacktest.CSV("small.test", 0, smallRows))
+	if err := s.Inspector.UnpauseQueue(s.Queues.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	return bigIDs, smallID
+}
+
+// settledBefore counts the rows of organization org that settled before the last row of
+// batch id.
+func settledBefore(t *testing.T, s *stacktest.Stack, org, id string) int {
+	t.Helper()
+	var n int
+	if err := s.Store.DB().GetContext(context.Background(), &n, `SELECT count(*) FROM batch_rows r JOIN batches b ON b.id = r.batch_id
+		WHERE b.organization_id = $1 AND r.settled_at < (SELECT max(settled_at) FROM batch_rows WHERE batch_id = $2)`,
+		org, id); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
