@@ -40,8 +40,12 @@ func (h *Handler) handleRow(ctx context.Context, t *asynq.Task) error {
 	switch {
 	case err == nil:
 		return nil
+	case isThrottled(err):
+		// Routine while a send rate is the bottleneck: many a second.
+		log.Debug().Err(err).Msg("row waits for the send rate; looking again later")
+		return err
 	case isBusy(err):
-		log.Info().Err(err).Msg("row waits; looking again later")
+		log.Info().Err(err).Msg("row is in hand elsewhere; looking again later")
 		return err
 	case !lastAttempt(ctx):
 		log.Warn().Err(err).Msg("row failed transiently; will retry")
@@ -245,18 +249,20 @@ func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend, 
 // the send rate: more than an SMTP transaction takes.
 const sendMargin = 10 * time.Second
 
-// send sends msg once the send rate lets it (see Gate), unless that is later than until,
-// and a connection is free for it (by turns between organizations), and counts how long the
-// mail server took. A reply that says the sender is over the
-// server's own rate holds this process's sends for a while.
+// send sends msg once a connection is free for it (by turns between organizations) and
+// then the send rate lets it (see Gate), unless that is later than until, and counts how
+// long the mail server took. The connection comes first: a send that had its slot of the
+// rate and then waited for a connection would go out in a burst with the others that
+// waited. A reply that says the sender is over the server's own rate holds this process's
+// sends for a while.
 func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mailer.Message) error {
-	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
-		return err
-	}
 	if err := h.sending.acquire(ctx, org); err != nil {
 		return err
 	}
 	defer h.sending.release()
+	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
+		return err
+	}
 	start := h.now()
 	err := h.mail.Send(ctx, msg)
 	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
@@ -301,6 +307,12 @@ func (e *busyError) Error() string {
 func isBusy(err error) bool {
 	var b *busyError
 	return errors.As(err, &b)
+}
+
+// isThrottled reports whether err is a busyError of the send rate.
+func isThrottled(err error) bool {
+	var b *busyError
+	return errors.As(err, &b) && b.why != ""
 }
 
 // BusyDelay returns how long a task that failed with err should wait before it runs again,
