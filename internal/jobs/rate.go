@@ -155,6 +155,10 @@ func (g *Gate) run() {
 	spare := false // a slot whose sender left: the next turn has it at once
 	backoff := 50 * time.Millisecond
 	for {
+		if d := time.Until(g.heldUntil()); d > 0 && !spare {
+			time.Sleep(min(d, time.Second))
+			continue
+		}
 		t := g.next()
 		if t == nil {
 			return // a spare slot is dropped: one send fewer this second

@@ -57,19 +57,23 @@ func TestGateTakesTurnsByOrganization(t *testing.T) {
 		order = append(order, org)
 		mu.Unlock()
 	}
+	// Nothing goes until every send waits, big's first: the order of the line is all that
+	// decides.
+	g.Hold(time.Minute)
 	const big, small = 80, 5
 	wg.Add(big)
 	for range big {
 		go wait("big")
 	}
-	waitQueued(t, g, 60) // most of big's sends wait when small's come
-	mu.Lock()
-	joined := len(order)
-	mu.Unlock()
+	waitQueued(t, g, big)
 	wg.Add(small)
 	for range small {
 		go wait("small")
 	}
+	waitQueued(t, g, big+small)
+	g.mu.Lock()
+	g.held = time.Time{}
+	g.mu.Unlock()
 	wg.Wait()
 
 	lastSmall := -1
@@ -78,9 +82,10 @@ func TestGateTakesTurnsByOrganization(t *testing.T) {
 			lastSmall = i
 		}
 	}
-	t.Logf("small's %d sends joined after %d of big's went; its last went %d-th of %d", small, joined, lastSmall+1, len(order))
-	// Turn about: small's five go within the next ten or so, whatever big has waiting.
-	if bound := joined + 2*small + 3; lastSmall >= bound {
+	t.Logf("small's %d sends joined behind big's %d; its last went %d-th of %d", small, big, lastSmall+1, len(order))
+	// Turn about: big, small, big, small... (two places of slack for sends that note their
+	// turn a moment late).
+	if bound := 2*small + 2; lastSmall >= bound {
 		t.Errorf("small's last send went %d-th, want before the %d-th: it waited behind big's backlog", lastSmall+1, bound+1)
 	}
 }
