@@ -79,6 +79,37 @@ func (h *Handler) deliver(ctx context.Context, ch channel, e invitationEmail, to
 	return h.send(ctx, e.OrganizationID, until, msg)
 }
 
+// sendMargin is how much of an invitation's lease a send keeps for itself after waiting for
+// the send rate: more than an SMTP transaction takes.
+const sendMargin = 10 * time.Second
+
+// send sends msg once a connection is free for it (by turns between organizations) and
+// then the send rate lets it (see Gate), unless that is later than until, and counts how
+// long the mail server took. The connection comes first: a send that had its slot of the
+// rate and then waited for a connection would go out in a burst with the others that
+// waited. A reply that says the sender is over the server's own rate holds this process's
+// sends for a while.
+func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mailer.Message) error {
+	if err := h.sending.acquire(ctx, org); err != nil {
+		return err
+	}
+	defer h.sending.release()
+	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
+		return err
+	}
+	start := h.now()
+	err := h.mail.Send(ctx, msg)
+	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
+	if mailer.IsRateLimited(err) {
+		h.metrics.EmailRateRefusals.Inc()
+		h.cfg.MailRate.Hold(rateHold)
+	}
+	return err
+}
+
+// rateHold is how long a worker stops sending after the mail server said it is over its rate.
+const rateHold = 5 * time.Second
+
 // renderSMS renders the SMS of an invitation with the organization's text for the account's
 // language, the default one when it has none.
 func (h *Handler) renderSMS(ctx context.Context, e invitationEmail, tok string, expires time.Time) (string, error) {

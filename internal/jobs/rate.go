@@ -155,8 +155,7 @@ func (g *Gate) run() {
 	spare := false // a slot whose sender left: the next turn has it at once
 	backoff := 50 * time.Millisecond
 	for {
-		if d := time.Until(g.heldUntil()); d > 0 && !spare {
-			time.Sleep(min(d, time.Second))
+		if !spare && g.sleepIfHeld() {
 			continue
 		}
 		t := g.next()
@@ -164,8 +163,7 @@ func (g *Gate) run() {
 			return // a spare slot is dropped: one send fewer this second
 		}
 		for !spare {
-			if d := time.Until(g.heldUntil()); d > 0 {
-				time.Sleep(min(d, time.Second))
+			if g.sleepIfHeld() {
 				continue
 			}
 			at, err := g.reserve()
@@ -222,8 +220,15 @@ func (g *Gate) reserve() (time.Time, error) {
 // one each, with room to spare.
 const reserveAhead = 1000
 
-func (g *Gate) heldUntil() time.Time {
+// sleepIfHeld sleeps while the gate is held (see Hold), a second at most, and reports
+// whether it did: a held gate takes no turn off its line and reserves no slot.
+func (g *Gate) sleepIfHeld() bool {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.held
+	d := time.Until(g.held)
+	g.mu.Unlock()
+	if d <= 0 {
+		return false
+	}
+	time.Sleep(min(d, time.Second))
+	return true
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/multiline/onboarding/internal/mailer"
 	"github.com/multiline/onboarding/internal/store"
 )
 
@@ -163,11 +162,7 @@ func (h *Handler) release(ctx context.Context, invitationID string, log zerolog.
 // or the task's deadline is near. It is not cut short when the task is canceled (the worker
 // is shutting down): an accepted send is worth recording.
 func (h *Handler) record(ctx context.Context, o store.Outcome, start time.Time, log zerolog.Logger) error {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = h.now().Add(time.Minute)
-	}
-	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(-recordMargin))
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), taskDeadline(ctx).Add(-recordMargin))
 	defer cancel()
 	wait := 50 * time.Millisecond
 	for {
@@ -244,37 +239,6 @@ func (h *Handler) sendInvitation(ctx context.Context, inv store.InvitationSend, 
 		OrganizationID: inv.OrganizationID, OrganizationName: inv.OrganizationName, Number: inv.Number}, tok, inv.ExpiresAt,
 		lease.Add(-sendMargin))
 }
-
-// sendMargin is how much of an invitation's lease a send keeps for itself after waiting for
-// the send rate: more than an SMTP transaction takes.
-const sendMargin = 10 * time.Second
-
-// send sends msg once a connection is free for it (by turns between organizations) and
-// then the send rate lets it (see Gate), unless that is later than until, and counts how
-// long the mail server took. The connection comes first: a send that had its slot of the
-// rate and then waited for a connection would go out in a burst with the others that
-// waited. A reply that says the sender is over the server's own rate holds this process's
-// sends for a while.
-func (h *Handler) send(ctx context.Context, org string, until time.Time, msg mailer.Message) error {
-	if err := h.sending.acquire(ctx, org); err != nil {
-		return err
-	}
-	defer h.sending.release()
-	if err := h.cfg.MailRate.Wait(ctx, org, until); err != nil {
-		return err
-	}
-	start := h.now()
-	err := h.mail.Send(ctx, msg)
-	h.metrics.EmailDuration.Observe(h.now().Sub(start).Seconds())
-	if mailer.IsRateLimited(err) {
-		h.metrics.EmailRateRefusals.Inc()
-		h.cfg.MailRate.Hold(rateHold)
-	}
-	return err
-}
-
-// rateHold is how long a worker stops sending after the mail server said it is over its rate.
-const rateHold = 5 * time.Second
 
 // finalizeIfSettled enqueues the finalizer of each batch in ids, which have all settled.
 // Several flushes may find a batch settled; the finalizer's task id and guarded status change
